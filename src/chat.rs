@@ -1,0 +1,601 @@
+//! Responses event → OpenAI Chat Completions chunk bytes (`data: {…chat.completion.chunk…}`).
+//!
+//! Every chunk shares one prefix (`id`, `object`, `created`, `model`, `service_tier`), built once
+//! when the first chunk is written. Text, refusal and reasoning deltas become `delta.content`,
+//! `delta.refusal` and `delta.reasoning_content` on choice 0; function and custom tool calls
+//! become `delta.tool_calls` with indices 0, 1, 2, … in order of appearance. Exactly one chunk
+//! carries a `finish_reason`; failures end with an in-band `{"error":…}` frame; `data: [DONE]`
+//! closes every stream.
+
+use crate::config::{StreamOptions, TruncatedPolicy, UsagePlacement};
+use crate::json::{push_i64, push_raw, push_str, push_u64};
+use crate::responses::{json_string, non_empty_string, Event, EventKind, Item, Response, Usage};
+use crate::tracking::{PartKey, PartKind, SentParts};
+use crate::transcoder::{IncompleteReason, StreamInfo, TerminalOutcome};
+use serde_json::value::RawValue;
+
+/// How many tool calls are remembered for correlating their argument events.
+const REMEMBERED_CALLS: usize = 64;
+
+/// One tool call announced to the client.
+#[derive(Debug)]
+struct ToolCall {
+    output_index: Option<u64>,
+    item_id: Option<String>,
+    index: u64,
+    arguments_sent: bool,
+}
+
+/// Per-stream Chat encoder state.
+#[derive(Debug)]
+pub struct ChatEncoder {
+    options: StreamOptions,
+    /// `data: {"id":…,"choices":[`, built at the first chunk.
+    prefix: Vec<u8>,
+    role_sent: bool,
+    sent_parts: SentParts,
+    calls: Vec<ToolCall>,
+    next_call_index: u64,
+    frames: u64,
+}
+
+impl ChatEncoder {
+    /// A fresh encoder for one stream.
+    pub fn new(options: StreamOptions) -> Self {
+        ChatEncoder {
+            options,
+            prefix: Vec::new(),
+            role_sent: false,
+            sent_parts: SentParts::default(),
+            calls: Vec::new(),
+            next_call_index: 0,
+            frames: 0,
+        }
+    }
+
+    /// Frames written so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Translates one non-terminal event.
+    pub fn event(&mut self, info: &StreamInfo, kind: EventKind, event: &Event, out: &mut Vec<u8>) {
+        let reasoning = self.options.emit_reasoning;
+        let key = |index: Option<u64>, kind| PartKey::new(event.output_index, index, kind);
+        match kind {
+            EventKind::Lifecycle => self.ensure_role(info, out),
+            EventKind::TextDelta => self.delta(
+                info,
+                key(event.content_index, PartKind::Text),
+                b"content",
+                event.delta,
+                out,
+            ),
+            EventKind::TextDone => self.once(
+                info,
+                key(event.content_index, PartKind::Text),
+                b"content",
+                event.text,
+                out,
+            ),
+            EventKind::RefusalDelta => self.delta(
+                info,
+                key(event.content_index, PartKind::Refusal),
+                b"refusal",
+                event.delta,
+                out,
+            ),
+            EventKind::RefusalDone => self.once(
+                info,
+                key(event.content_index, PartKind::Refusal),
+                b"refusal",
+                event.refusal,
+                out,
+            ),
+            EventKind::ContentPartDone => {
+                if let Some(part) = &event.part {
+                    let (part_kind, field, text) = match part.kind.as_deref() {
+                        Some("refusal") => (PartKind::Refusal, &b"refusal"[..], part.refusal),
+                        Some("reasoning_text") if reasoning => (
+                            PartKind::ReasoningText,
+                            &b"reasoning_content"[..],
+                            part.text,
+                        ),
+                        Some("output_text") => (PartKind::Text, &b"content"[..], part.text),
+                        _ => return,
+                    };
+                    self.once(info, key(event.content_index, part_kind), field, text, out);
+                }
+            }
+            EventKind::SummaryDelta if reasoning => self.delta(
+                info,
+                key(event.summary_index, PartKind::Summary),
+                b"reasoning_content",
+                event.delta,
+                out,
+            ),
+            EventKind::SummaryDone if reasoning => self.once(
+                info,
+                key(event.summary_index, PartKind::Summary),
+                b"reasoning_content",
+                event.text,
+                out,
+            ),
+            EventKind::ReasoningDelta if reasoning => self.delta(
+                info,
+                key(event.content_index, PartKind::ReasoningText),
+                b"reasoning_content",
+                event.delta,
+                out,
+            ),
+            EventKind::ReasoningDone if reasoning => self.once(
+                info,
+                key(event.content_index, PartKind::ReasoningText),
+                b"reasoning_content",
+                event.text,
+                out,
+            ),
+            EventKind::OutputItemAdded => {
+                if let Some(item) = event.item.as_ref().filter(|item| item.is_tool_call()) {
+                    self.announce_call(
+                        info,
+                        event.output_index,
+                        item.id,
+                        item.call_id,
+                        item.name,
+                        out,
+                    );
+                }
+            }
+            EventKind::ArgumentsDelta => {
+                if let Some(delta) = non_empty_string(event.delta) {
+                    let slot = self.call_slot(info, event.output_index, event.item_id, out);
+                    if let Some(call) = self.calls.get_mut(slot) {
+                        call.arguments_sent = true;
+                    }
+                    self.arguments_chunk(info, slot, delta, out);
+                }
+            }
+            EventKind::ArgumentsDone => {
+                let slot = self.call_slot(info, event.output_index, event.item_id, out);
+                self.arguments_once(info, slot, event.arguments.or(event.input), out);
+            }
+            EventKind::OutputItemDone => {
+                if let Some(item) = &event.item {
+                    self.item_done(info, event.output_index, item, out);
+                }
+            }
+            EventKind::SummaryDelta
+            | EventKind::SummaryDone
+            | EventKind::ReasoningDelta
+            | EventKind::ReasoningDone
+            | EventKind::SummaryPartAdded
+            | EventKind::Completed
+            | EventKind::Incomplete
+            | EventKind::Failed
+            | EventKind::Cancelled
+            | EventKind::Error
+            | EventKind::Ignored
+            | EventKind::Unknown => {}
+        }
+    }
+
+    /// Ends the stream: one finish chunk, usage, or an error frame; then `data: [DONE]`.
+    pub fn terminal(&mut self, info: &StreamInfo, outcome: &TerminalOutcome, out: &mut Vec<u8>) {
+        match *outcome {
+            TerminalOutcome::Completed { response } => {
+                let calls = !self.calls.is_empty() || response.is_some_and(Response::has_tool_call);
+                let reason = if calls { "tool_calls" } else { "stop" };
+                self.finish(info, reason, response, out);
+            }
+            TerminalOutcome::Incomplete { reason, response } => {
+                let reason = match reason {
+                    IncompleteReason::ContentFilter => "content_filter",
+                    IncompleteReason::MaxOutputTokens | IncompleteReason::Other => "length",
+                };
+                self.finish(info, reason, response, out);
+            }
+            TerminalOutcome::Failed { error, response } => {
+                self.usage_chunk(info, response.and_then(|r| r.usage), out);
+                self.error_frame(
+                    ErrorFrame {
+                        kind: Raw(error.kind).or("\"server_error\""),
+                        code: Raw(error.code).or("null"),
+                        message: Raw(error.message).or("\"upstream response failed\""),
+                        param: Raw(error.param).or("null"),
+                    },
+                    out,
+                );
+            }
+            TerminalOutcome::Cancelled { response } => {
+                self.usage_chunk(info, response.and_then(|r| r.usage), out);
+                let frame =
+                    ErrorFrame::ours("\"cancelled\"", "\"the upstream response was cancelled\"");
+                self.error_frame(frame, out);
+            }
+            TerminalOutcome::Truncated => match self.options.on_truncated {
+                TruncatedPolicy::Finish => self.finish(info, "stop", None, out),
+                TruncatedPolicy::Error => {
+                    let message = "\"the upstream stream ended without a terminal event\"";
+                    self.error_frame(ErrorFrame::ours("\"stream_truncated\"", message), out);
+                }
+            },
+            TerminalOutcome::EventTooLarge { limit } => {
+                let mut message = Vec::new();
+                push_str(
+                    &mut message,
+                    &format!("an upstream event exceeded max_event_bytes ({limit} bytes)"),
+                );
+                let message = String::from_utf8_lossy(&message);
+                self.error_frame(ErrorFrame::ours("\"event_too_large\"", &message), out);
+            }
+            TerminalOutcome::InvalidEvent => {
+                let message = "\"the upstream sent an event that is not valid JSON\"";
+                self.error_frame(ErrorFrame::ours("\"invalid_event\"", message), out);
+            }
+        }
+        out.extend_from_slice(b"data: [DONE]\n\n");
+        self.frames += 1;
+    }
+
+    fn ensure_prefix(&mut self, info: &StreamInfo) {
+        if !self.prefix.is_empty() {
+            return;
+        }
+        let p = &mut self.prefix;
+        p.extend_from_slice(b"data: {\"id\":");
+        p.extend_from_slice(info.id().as_bytes());
+        p.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+        push_i64(p, info.created());
+        p.extend_from_slice(b",\"model\":");
+        p.extend_from_slice(info.model().as_bytes());
+        if let Some(tier) = info.service_tier() {
+            p.extend_from_slice(b",\"service_tier\":");
+            p.extend_from_slice(tier.as_bytes());
+        }
+        p.extend_from_slice(b",\"choices\":[");
+    }
+
+    /// Starts a chunk whose choice 0 carries `delta` (a JSON object body without braces).
+    fn open_choice(&mut self, info: &StreamInfo, out: &mut Vec<u8>) {
+        self.ensure_prefix(info);
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(b"{\"index\":0,\"delta\":{");
+    }
+
+    fn close_choice(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+        self.frames += 1;
+    }
+
+    fn ensure_role(&mut self, info: &StreamInfo, out: &mut Vec<u8>) {
+        if self.role_sent {
+            return;
+        }
+        self.role_sent = true;
+        self.open_choice(info, out);
+        out.extend_from_slice(b"\"role\":\"assistant\",\"content\":\"\"");
+        self.close_choice(out);
+    }
+
+    /// Writes `{"<field>":<value>}` as one chunk; `value` is a JSON string literal.
+    fn text_chunk(&mut self, info: &StreamInfo, field: &[u8], value: &str, out: &mut Vec<u8>) {
+        self.ensure_role(info, out);
+        self.open_choice(info, out);
+        out.push(b'"');
+        out.extend_from_slice(field);
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(value.as_bytes());
+        self.close_choice(out);
+    }
+
+    fn delta(
+        &mut self,
+        info: &StreamInfo,
+        key: PartKey,
+        field: &[u8],
+        delta: Option<&RawValue>,
+        out: &mut Vec<u8>,
+    ) {
+        if let Some(value) = non_empty_string(delta) {
+            self.sent_parts.mark(key);
+            self.text_chunk(info, field, value, out);
+        }
+    }
+
+    /// Emits a part's full text unless its deltas (or an earlier `done`) already sent it.
+    fn once(
+        &mut self,
+        info: &StreamInfo,
+        key: PartKey,
+        field: &[u8],
+        text: Option<&RawValue>,
+        out: &mut Vec<u8>,
+    ) {
+        if !self.sent_parts.first_time(key) {
+            return;
+        }
+        if let Some(value) = non_empty_string(text) {
+            self.text_chunk(info, field, value, out);
+        }
+    }
+
+    fn item_done(
+        &mut self,
+        info: &StreamInfo,
+        output_index: Option<u64>,
+        item: &Item,
+        out: &mut Vec<u8>,
+    ) {
+        let reasoning = self.options.emit_reasoning;
+        match item.kind() {
+            "message" => {
+                for (index, part) in (0u64..).zip(item.content_parts()) {
+                    let key = |kind| PartKey::new(output_index, Some(index), kind);
+                    match part.kind.as_deref() {
+                        Some("output_text") => {
+                            self.once(info, key(PartKind::Text), b"content", part.text, out)
+                        }
+                        Some("refusal") => {
+                            self.once(info, key(PartKind::Refusal), b"refusal", part.refusal, out)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "reasoning" if reasoning => {
+                for (index, part) in (0u64..).zip(item.summary_parts()) {
+                    let key = PartKey::new(output_index, Some(index), PartKind::Summary);
+                    self.once(info, key, b"reasoning_content", part.text, out);
+                }
+                for (index, part) in (0u64..).zip(item.content_parts()) {
+                    if part.kind.as_deref() == Some("reasoning_text") {
+                        let key = PartKey::new(output_index, Some(index), PartKind::ReasoningText);
+                        self.once(info, key, b"reasoning_content", part.text, out);
+                    }
+                }
+            }
+            _ if item.is_tool_call() => {
+                let known = self.find_call(output_index, item.id);
+                let slot = match known {
+                    Some(slot) => slot,
+                    None => self.announce_call(
+                        info,
+                        output_index,
+                        item.id,
+                        item.call_id,
+                        item.name,
+                        out,
+                    ),
+                };
+                self.arguments_once(info, slot, item.call_arguments(), out);
+            }
+            _ => {}
+        }
+    }
+
+    /// Finds a call by output index, else by item id; returns its slot in `calls`.
+    fn find_call(&self, output_index: Option<u64>, item_id: Option<&RawValue>) -> Option<usize> {
+        if let Some(output_index) = output_index {
+            return self
+                .calls
+                .iter()
+                .rposition(|c| c.output_index == Some(output_index));
+        }
+        let item_id = json_string(item_id)?;
+        self.calls
+            .iter()
+            .rposition(|c| c.item_id.as_deref() == Some(item_id))
+    }
+
+    /// The slot of the call an argument event belongs to; a call never announced (trimmed
+    /// streams) is announced now with what the event knows.
+    fn call_slot(
+        &mut self,
+        info: &StreamInfo,
+        output_index: Option<u64>,
+        item_id: Option<&RawValue>,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        match self.find_call(output_index, item_id) {
+            Some(slot) => slot,
+            None => self.announce_call(info, output_index, item_id, item_id, None, out),
+        }
+    }
+
+    /// Sends the tool call header chunk and remembers the call; returns its slot.
+    fn announce_call(
+        &mut self,
+        info: &StreamInfo,
+        output_index: Option<u64>,
+        item_id: Option<&RawValue>,
+        call_id: Option<&RawValue>,
+        name: Option<&RawValue>,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        if let Some(slot) = self.find_call(output_index, item_id) {
+            return slot;
+        }
+        let index = self.next_call_index;
+        self.next_call_index += 1;
+        self.ensure_role(info, out);
+        self.open_choice(info, out);
+        out.extend_from_slice(b"\"tool_calls\":[{\"index\":");
+        push_u64(out, index);
+        out.extend_from_slice(b",\"id\":");
+        out.extend_from_slice(
+            json_string(call_id.or(item_id))
+                .unwrap_or("\"\"")
+                .as_bytes(),
+        );
+        out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+        out.extend_from_slice(json_string(name).unwrap_or("\"\"").as_bytes());
+        out.extend_from_slice(b",\"arguments\":\"\"}}]");
+        self.close_choice(out);
+        if self.calls.len() >= REMEMBERED_CALLS {
+            self.calls.remove(0);
+        }
+        self.calls.push(ToolCall {
+            output_index,
+            item_id: json_string(item_id).map(str::to_owned),
+            index,
+            arguments_sent: false,
+        });
+        self.calls.len() - 1
+    }
+
+    fn arguments_chunk(
+        &mut self,
+        info: &StreamInfo,
+        slot: usize,
+        arguments: &str,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(index) = self.calls.get(slot).map(|c| c.index) else {
+            return;
+        };
+        self.open_choice(info, out);
+        out.extend_from_slice(b"\"tool_calls\":[{\"index\":");
+        push_u64(out, index);
+        out.extend_from_slice(b",\"function\":{\"arguments\":");
+        out.extend_from_slice(arguments.as_bytes());
+        out.extend_from_slice(b"}}]");
+        self.close_choice(out);
+    }
+
+    /// Sends a call's full arguments unless deltas (or an earlier `done`) already sent them.
+    fn arguments_once(
+        &mut self,
+        info: &StreamInfo,
+        slot: usize,
+        arguments: Option<&RawValue>,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(call) = self.calls.get_mut(slot) else {
+            return;
+        };
+        if std::mem::replace(&mut call.arguments_sent, true) {
+            return;
+        }
+        if let Some(arguments) = non_empty_string(arguments) {
+            self.arguments_chunk(info, slot, arguments, out);
+        }
+    }
+
+    fn finish(
+        &mut self,
+        info: &StreamInfo,
+        reason: &str,
+        response: Option<&Response>,
+        out: &mut Vec<u8>,
+    ) {
+        let usage = response.and_then(|r| r.usage);
+        self.ensure_role(info, out);
+        self.ensure_prefix(info);
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(b"{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"");
+        out.extend_from_slice(reason.as_bytes());
+        out.extend_from_slice(b"\"}]");
+        if let (UsagePlacement::Finish, Some(usage)) = (self.options.chat_usage, usage) {
+            push_usage(out, &usage);
+        }
+        if let Some(response) = response {
+            for (field, raw) in [
+                (
+                    &b",\"incomplete_details\":"[..],
+                    response.incomplete_details,
+                ),
+                (&b",\"content_filters\":"[..], response.content_filters),
+            ] {
+                if let Some(raw) = raw.filter(|raw| raw.get() != "null") {
+                    out.extend_from_slice(field);
+                    push_raw(out, raw.get());
+                }
+            }
+        }
+        out.extend_from_slice(b"}\n\n");
+        self.frames += 1;
+        if self.options.chat_usage == UsagePlacement::Chunk {
+            self.usage_chunk(info, usage, out);
+        }
+    }
+
+    /// The `"choices":[]` chunk carrying usage, unless usage is omitted or unknown.
+    fn usage_chunk(&mut self, info: &StreamInfo, usage: Option<Usage>, out: &mut Vec<u8>) {
+        let Some(usage) = usage.filter(|_| self.options.chat_usage != UsagePlacement::Omit) else {
+            return;
+        };
+        self.ensure_prefix(info);
+        out.extend_from_slice(&self.prefix);
+        out.push(b']');
+        push_usage(out, &usage);
+        out.extend_from_slice(b"}\n\n");
+        self.frames += 1;
+    }
+
+    fn error_frame(&mut self, frame: ErrorFrame, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"data: {\"error\":{\"message\":");
+        push_raw(out, frame.message);
+        out.extend_from_slice(b",\"type\":");
+        push_raw(out, frame.kind);
+        out.extend_from_slice(b",\"code\":");
+        push_raw(out, frame.code);
+        out.extend_from_slice(b",\"param\":");
+        push_raw(out, frame.param);
+        out.extend_from_slice(b"}}\n\n");
+        self.frames += 1;
+    }
+}
+
+/// A raw JSON value that may be absent.
+struct Raw<'a>(Option<&'a RawValue>);
+
+impl<'a> Raw<'a> {
+    fn or(self, default: &'a str) -> &'a str {
+        self.0
+            .map(RawValue::get)
+            .filter(|v| *v != "null")
+            .unwrap_or(default)
+    }
+}
+
+/// The fields of an in-band error frame, each raw JSON.
+struct ErrorFrame<'a> {
+    kind: &'a str,
+    code: &'a str,
+    message: &'a str,
+    param: &'a str,
+}
+
+impl<'a> ErrorFrame<'a> {
+    /// An error this filter raises itself: type and code are both `code` (a JSON string literal).
+    fn ours(code: &'a str, message: &'a str) -> Self {
+        ErrorFrame {
+            kind: code,
+            code,
+            message,
+            param: "null",
+        }
+    }
+}
+
+/// Appends `,"usage":{…}` in Chat's vocabulary.
+fn push_usage(out: &mut Vec<u8>, usage: &Usage) {
+    out.extend_from_slice(b",\"usage\":{\"prompt_tokens\":");
+    push_u64(out, usage.input_tokens);
+    out.extend_from_slice(b",\"completion_tokens\":");
+    push_u64(out, usage.output_tokens);
+    out.extend_from_slice(b",\"total_tokens\":");
+    push_u64(out, usage.input_tokens.saturating_add(usage.output_tokens));
+    if let Some(cached) = usage.cached_tokens() {
+        out.extend_from_slice(b",\"prompt_tokens_details\":{\"cached_tokens\":");
+        push_u64(out, cached);
+        out.push(b'}');
+    }
+    if let Some(reasoning) = usage.reasoning_tokens() {
+        out.extend_from_slice(b",\"completion_tokens_details\":{\"reasoning_tokens\":");
+        push_u64(out, reasoning);
+        out.push(b'}');
+    }
+    out.push(b'}');
+}

@@ -1,0 +1,136 @@
+//! Non-2xx upstream error bodies rewritten into the client dialect's error body (the HTTP status
+//! is kept by the filter). The upstream speaks OpenAI's `{"error":{"message","type","code",
+//! "param"}}`; a body that is not that shape is carried as the message text.
+
+use crate::config::Dialect;
+use crate::json::{push_raw, push_str, push_u64};
+use crate::responses::ErrorObject;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Longest upstream body text kept as an error message, in bytes.
+const MAX_MESSAGE_BYTES: usize = 4096;
+
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(borrow)]
+    error: Option<ErrorObject<'a>>,
+}
+
+/// The text of a raw value that is present and not `null`.
+fn raw(value: Option<&RawValue>) -> Option<&str> {
+    value.map(RawValue::get).filter(|v| *v != "null")
+}
+
+/// The error body for a client of `dialect`, or `None` when the body should pass untouched.
+pub fn rewrite(dialect: Dialect, status: u16, body: &[u8]) -> Option<Vec<u8>> {
+    let parsed: Option<Body> = serde_json::from_slice(body).ok();
+    let error = parsed.as_ref().and_then(|b| b.error.as_ref());
+    let mut fallback_message = Vec::new();
+    let message = match error
+        .and_then(|e| raw(e.message))
+        .filter(|m| m.starts_with('"'))
+    {
+        Some(message) => message,
+        None => {
+            let text = String::from_utf8_lossy(body);
+            let mut end = text.len().min(MAX_MESSAGE_BYTES);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let text = text.get(..end).unwrap_or("").trim();
+            push_str(
+                &mut fallback_message,
+                if text.is_empty() {
+                    "upstream error"
+                } else {
+                    text
+                },
+            );
+            std::str::from_utf8(&fallback_message).unwrap_or("\"upstream error\"")
+        }
+    };
+    let mut out = Vec::with_capacity(message.len() + 96);
+    match dialect {
+        Dialect::Passthrough => return None,
+        Dialect::Chat => {
+            out.extend_from_slice(b"{\"error\":{\"message\":");
+            push_raw(&mut out, message);
+            out.extend_from_slice(b",\"type\":");
+            push_raw(
+                &mut out,
+                error
+                    .and_then(|e| raw(e.kind))
+                    .unwrap_or("\"upstream_error\""),
+            );
+            out.extend_from_slice(b",\"code\":");
+            push_raw(&mut out, error.and_then(|e| raw(e.code)).unwrap_or("null"));
+            out.extend_from_slice(b",\"param\":");
+            push_raw(&mut out, error.and_then(|e| raw(e.param)).unwrap_or("null"));
+            out.extend_from_slice(b"}}");
+        }
+        Dialect::Interactions => {
+            out.extend_from_slice(b"{\"error\":{\"code\":");
+            push_u64(&mut out, u64::from(status));
+            out.extend_from_slice(b",\"message\":");
+            push_raw(&mut out, message);
+            out.extend_from_slice(b",\"status\":\"");
+            out.extend_from_slice(google_status(status).as_bytes());
+            out.extend_from_slice(b"\"}}");
+        }
+    }
+    Some(out)
+}
+
+/// Google's canonical status name for an HTTP status.
+fn google_status(status: u16) -> &'static str {
+    match status {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        499 => "CANCELLED",
+        501 => "UNIMPLEMENTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        402..=498 => "FAILED_PRECONDITION",
+        _ => "INTERNAL",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_error_is_kept_for_chat() {
+        let body = br#"{"error": {"message": "Rate limit", "type": "requests", "code": "rate_limit_exceeded", "param": null}}"#;
+        let out = rewrite(Dialect::Chat, 429, body).unwrap();
+        assert_eq!(
+            out,
+            br#"{"error":{"message":"Rate limit","type":"requests","code":"rate_limit_exceeded","param":null}}"#
+        );
+    }
+
+    #[test]
+    fn openai_error_becomes_google_error_for_interactions() {
+        let body =
+            br#"{"error":{"message":"Rate limit","type":"requests","code":"rate_limit_exceeded"}}"#;
+        let out = rewrite(Dialect::Interactions, 429, body).unwrap();
+        assert_eq!(
+            out,
+            br#"{"error":{"code":429,"message":"Rate limit","status":"RESOURCE_EXHAUSTED"}}"#
+        );
+    }
+
+    #[test]
+    fn non_json_body_becomes_the_message() {
+        let out = rewrite(Dialect::Chat, 502, b"bad gateway \xff").unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["error"]["message"], "bad gateway \u{fffd}");
+        assert_eq!(value["error"]["type"], "upstream_error");
+        assert!(rewrite(Dialect::Passthrough, 502, b"x").is_none());
+    }
+}

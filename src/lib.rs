@@ -1,0 +1,42 @@
+//! # responses-transcoder
+//!
+//! An Envoy HTTP filter (proxy-wasm, `wasm32-wasip1`, V8) that rewrites an upstream's OpenAI
+//! **Responses API** SSE stream, chunk by chunk, into **OpenAI Chat Completions chunks** or
+//! **Google Gemini Interactions events**, reporting every terminal outcome in-band in the
+//! client's own dialect.
+//!
+//! The data flows one way:
+//!
+//! ```text
+//! upstream bytes ─▶ sse (framer) ─▶ responses (typed event) ─▶ chat | interactions (encoder) ─▶ client bytes
+//!                        ▲                                                   │
+//!                  transcoder (per-stream state: dialect, ids, step/tool indices, limits, terminal)
+//!                        ▲
+//!              filter (proxy-wasm glue)      bin/transcode (CLI)      benches / tests
+//! ```
+//!
+//! * [`sse`] frames bytes into event payloads (WHATWG rules, byte cap) and knows nothing else.
+//! * [`responses`] is the upstream event model, borrowed from the payload.
+//! * [`chat`] writes Chat Completions chunks.
+//! * [`transcoder`] owns one stream: identity, terminal outcome, counters; the filter and the CLI
+//!   drive it the same way: `feed(chunk, &mut out)` per body chunk, `finish(&mut out)` at the end.
+//! * [`config`] is the plugin configuration and the per-request dialect choice.
+//! * [`error_body`] rewrites a non-2xx upstream error body into the client dialect's error body.
+//! * `filter` (wasm32 only) is the proxy-wasm glue.
+//!
+//! Everything but `filter` is plain Rust, tested natively with `cargo test`.
+
+pub mod chat;
+pub mod config;
+pub mod error_body;
+pub mod json;
+pub mod responses;
+pub mod sse;
+pub mod tracking;
+pub mod transcoder;
+
+#[cfg(target_arch = "wasm32")]
+mod filter;
+
+pub use config::{Config, Dialect, StreamOptions};
+pub use transcoder::{Stats, Transcoder};

@@ -1,0 +1,425 @@
+//! The upstream event model: OpenAI Responses API streaming events, borrowed from the SSE payload.
+//!
+//! Only the fields the encoders need are declared; everything else is skipped by serde. Values
+//! the output merely copies (text deltas, ids, model names, error codes) are kept as borrowed
+//! [`RawValue`]s: their JSON bytes are written to the client as they came, without being decoded
+//! and encoded again. Objects that are large or rarely needed (`response.output`, message
+//! content) stay raw until an encoder asks for them.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// One upstream event (`data:` payload), as much of it as the encoders read.
+#[derive(Debug, Deserialize)]
+pub struct Event<'a> {
+    /// The event type (`response.output_text.delta`, …); see [`EventKind`].
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    /// Upstream sequence number, when the server sends one.
+    pub sequence_number: Option<u64>,
+    /// Index of the output item this event belongs to.
+    pub output_index: Option<u64>,
+    /// Index of the content part inside a message or reasoning item.
+    pub content_index: Option<u64>,
+    /// Index of the summary part inside a reasoning item.
+    pub summary_index: Option<u64>,
+    /// Id of the output item (servers may rotate it mid-stream; correlate by index).
+    #[serde(borrow)]
+    pub item_id: Option<&'a RawValue>,
+    /// Text, refusal, reasoning or argument delta.
+    #[serde(borrow)]
+    pub delta: Option<&'a RawValue>,
+    /// Full text in `*.done` events.
+    #[serde(borrow)]
+    pub text: Option<&'a RawValue>,
+    /// Full refusal in `response.refusal.done`.
+    #[serde(borrow)]
+    pub refusal: Option<&'a RawValue>,
+    /// Full arguments in `response.function_call_arguments.done`.
+    #[serde(borrow)]
+    pub arguments: Option<&'a RawValue>,
+    /// Full input in `response.custom_tool_call_input.done`.
+    #[serde(borrow)]
+    pub input: Option<&'a RawValue>,
+    /// The item of `response.output_item.added | done`.
+    #[serde(borrow)]
+    pub item: Option<Item<'a>>,
+    /// The part of `response.content_part.*` and `response.reasoning_summary_part.*`.
+    #[serde(borrow)]
+    pub part: Option<Part<'a>>,
+    /// The response object of lifecycle and terminal events.
+    #[serde(borrow)]
+    pub response: Option<Response<'a>>,
+    /// `error` events: code at top level (OpenAI's shape).
+    #[serde(borrow)]
+    pub code: Option<&'a RawValue>,
+    /// `error` events: message at top level.
+    #[serde(borrow)]
+    pub message: Option<&'a RawValue>,
+    /// `error` events: param at top level.
+    #[serde(borrow)]
+    pub param: Option<&'a RawValue>,
+    /// `error` events: nested error object (shape some servers and proxies use).
+    #[serde(borrow)]
+    pub error: Option<ErrorObject<'a>>,
+}
+
+/// An output item: message, reasoning, function call, custom tool call or a built-in tool call.
+#[derive(Debug, Deserialize)]
+pub struct Item<'a> {
+    /// Item type (`message`, `reasoning`, `function_call`, `custom_tool_call`, …).
+    #[serde(rename = "type", borrow)]
+    pub kind: Option<Cow<'a, str>>,
+    /// Item id.
+    #[serde(borrow)]
+    pub id: Option<&'a RawValue>,
+    /// Tool call id the client answers with.
+    #[serde(borrow)]
+    pub call_id: Option<&'a RawValue>,
+    /// Tool name.
+    #[serde(borrow)]
+    pub name: Option<&'a RawValue>,
+    /// Function call arguments (a JSON string).
+    #[serde(borrow)]
+    pub arguments: Option<&'a RawValue>,
+    /// Custom tool call input (a string).
+    #[serde(borrow)]
+    pub input: Option<&'a RawValue>,
+    /// Encrypted reasoning content.
+    #[serde(borrow)]
+    pub encrypted_content: Option<&'a RawValue>,
+    /// Message or reasoning content parts, decoded on demand by [`Item::content_parts`].
+    #[serde(borrow)]
+    pub content: Option<&'a RawValue>,
+    /// Reasoning summary parts, decoded on demand by [`Item::summary_parts`].
+    #[serde(borrow)]
+    pub summary: Option<&'a RawValue>,
+}
+
+impl<'a> Item<'a> {
+    /// The item type, or `""` when absent.
+    pub fn kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or("")
+    }
+
+    /// Whether this item is a call the client must answer (function or custom tool call).
+    pub fn is_tool_call(&self) -> bool {
+        matches!(self.kind(), "function_call" | "custom_tool_call")
+    }
+
+    /// The call's arguments: `arguments` for function calls, `input` for custom tool calls.
+    pub fn call_arguments(&self) -> Option<&'a RawValue> {
+        self.arguments.or(self.input)
+    }
+
+    /// Content parts, or none when absent or not an array of parts.
+    pub fn content_parts(&self) -> Vec<Part<'a>> {
+        parts(self.content)
+    }
+
+    /// Summary parts, or none when absent or not an array of parts.
+    pub fn summary_parts(&self) -> Vec<Part<'a>> {
+        parts(self.summary)
+    }
+}
+
+fn parts(raw: Option<&RawValue>) -> Vec<Part<'_>> {
+    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default()
+}
+
+/// A content or summary part.
+#[derive(Debug, Deserialize)]
+pub struct Part<'a> {
+    /// Part type (`output_text`, `refusal`, `summary_text`, `reasoning_text`, …).
+    #[serde(rename = "type", borrow)]
+    pub kind: Option<Cow<'a, str>>,
+    /// Text of text-like parts.
+    #[serde(borrow)]
+    pub text: Option<&'a RawValue>,
+    /// Text of refusal parts.
+    #[serde(borrow)]
+    pub refusal: Option<&'a RawValue>,
+}
+
+/// The response object carried by lifecycle and terminal events.
+#[derive(Debug, Deserialize)]
+pub struct Response<'a> {
+    /// Response id: the stream id in every dialect.
+    #[serde(borrow)]
+    pub id: Option<&'a RawValue>,
+    /// Creation time, Unix seconds.
+    pub created_at: Option<f64>,
+    /// Model name.
+    #[serde(borrow)]
+    pub model: Option<&'a RawValue>,
+    /// Service tier.
+    #[serde(borrow)]
+    pub service_tier: Option<&'a RawValue>,
+    /// Why an incomplete response stopped (`{"reason": …}`), kept raw to forward.
+    #[serde(borrow)]
+    pub incomplete_details: Option<&'a RawValue>,
+    /// Error of a failed response.
+    #[serde(borrow)]
+    pub error: Option<ErrorObject<'a>>,
+    /// Token usage.
+    pub usage: Option<Usage>,
+    /// Output items, decoded on demand by [`Response::output_items`].
+    #[serde(borrow)]
+    pub output: Option<&'a RawValue>,
+    /// Azure OpenAI content filter results, forwarded raw.
+    #[serde(borrow)]
+    pub content_filters: Option<&'a RawValue>,
+}
+
+impl<'a> Response<'a> {
+    /// Output items, or none when absent or malformed.
+    pub fn output_items(&self) -> Vec<Item<'a>> {
+        self.output
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default()
+    }
+
+    /// Whether the final output holds a call the client must answer.
+    pub fn has_tool_call(&self) -> bool {
+        self.output_items().iter().any(Item::is_tool_call)
+    }
+
+    /// The `incomplete_details.reason` string, when present.
+    pub fn incomplete_reason(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Details {
+            reason: Option<String>,
+        }
+        let raw = self.incomplete_details?;
+        serde_json::from_str::<Details>(raw.get()).ok()?.reason
+    }
+}
+
+/// An error object (`response.error`, or the nested form of an `error` event).
+#[derive(Debug, Deserialize)]
+pub struct ErrorObject<'a> {
+    /// Error type (`server_error`, …).
+    #[serde(rename = "type", borrow)]
+    pub kind: Option<&'a RawValue>,
+    /// Machine-readable code.
+    #[serde(borrow)]
+    pub code: Option<&'a RawValue>,
+    /// Human-readable message.
+    #[serde(borrow)]
+    pub message: Option<&'a RawValue>,
+    /// The request parameter at fault.
+    #[serde(borrow)]
+    pub param: Option<&'a RawValue>,
+}
+
+/// Token usage of a response.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Generated tokens, reasoning included.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Total as the upstream counted it.
+    pub total_tokens: Option<u64>,
+    /// Prompt token breakdown.
+    pub input_tokens_details: Option<InputTokensDetails>,
+    /// Output token breakdown.
+    pub output_tokens_details: Option<OutputTokensDetails>,
+}
+
+impl Usage {
+    /// Prompt tokens served from cache, when reported.
+    pub fn cached_tokens(&self) -> Option<u64> {
+        self.input_tokens_details.and_then(|d| d.cached_tokens)
+    }
+
+    /// Reasoning tokens, when reported.
+    pub fn reasoning_tokens(&self) -> Option<u64> {
+        self.output_tokens_details.and_then(|d| d.reasoning_tokens)
+    }
+}
+
+/// `usage.input_tokens_details`.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+pub struct InputTokensDetails {
+    /// Cached prompt tokens.
+    pub cached_tokens: Option<u64>,
+}
+
+/// `usage.output_tokens_details`.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+pub struct OutputTokensDetails {
+    /// Reasoning tokens.
+    pub reasoning_tokens: Option<u64>,
+}
+
+/// The upstream event types the encoders act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// `response.created`, `response.in_progress`, `response.queued`.
+    Lifecycle,
+    /// `response.output_item.added`.
+    OutputItemAdded,
+    /// `response.output_item.done`.
+    OutputItemDone,
+    /// `response.output_text.delta`.
+    TextDelta,
+    /// `response.output_text.done`.
+    TextDone,
+    /// `response.content_part.done`.
+    ContentPartDone,
+    /// `response.refusal.delta`.
+    RefusalDelta,
+    /// `response.refusal.done`.
+    RefusalDone,
+    /// `response.function_call_arguments.delta`, `response.custom_tool_call_input.delta`.
+    ArgumentsDelta,
+    /// `response.function_call_arguments.done`, `response.custom_tool_call_input.done`.
+    ArgumentsDone,
+    /// `response.reasoning_summary_part.added`.
+    SummaryPartAdded,
+    /// `response.reasoning_summary_text.delta`.
+    SummaryDelta,
+    /// `response.reasoning_summary_text.done`.
+    SummaryDone,
+    /// `response.reasoning_text.delta`.
+    ReasoningDelta,
+    /// `response.reasoning_text.done`.
+    ReasoningDone,
+    /// `response.completed`.
+    Completed,
+    /// `response.incomplete`.
+    Incomplete,
+    /// `response.failed`.
+    Failed,
+    /// `response.cancelled`.
+    Cancelled,
+    /// `error`.
+    Error,
+    /// Known events that carry nothing for the client (annotations, built-in tool progress, …).
+    Ignored,
+    /// Any other type: ignored and counted.
+    Unknown,
+}
+
+impl EventKind {
+    /// Classifies an event type string.
+    pub fn of(kind: &str) -> EventKind {
+        match kind {
+            "response.created" | "response.in_progress" | "response.queued" => EventKind::Lifecycle,
+            "response.output_item.added" => EventKind::OutputItemAdded,
+            "response.output_item.done" => EventKind::OutputItemDone,
+            "response.output_text.delta" => EventKind::TextDelta,
+            "response.output_text.done" => EventKind::TextDone,
+            "response.content_part.done" => EventKind::ContentPartDone,
+            "response.refusal.delta" => EventKind::RefusalDelta,
+            "response.refusal.done" => EventKind::RefusalDone,
+            "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
+                EventKind::ArgumentsDelta
+            }
+            "response.function_call_arguments.done" | "response.custom_tool_call_input.done" => {
+                EventKind::ArgumentsDone
+            }
+            "response.reasoning_summary_part.added" => EventKind::SummaryPartAdded,
+            "response.reasoning_summary_text.delta" => EventKind::SummaryDelta,
+            "response.reasoning_summary_text.done" => EventKind::SummaryDone,
+            "response.reasoning_text.delta" => EventKind::ReasoningDelta,
+            "response.reasoning_text.done" => EventKind::ReasoningDone,
+            "response.completed" => EventKind::Completed,
+            "response.incomplete" => EventKind::Incomplete,
+            "response.failed" => EventKind::Failed,
+            "response.cancelled" => EventKind::Cancelled,
+            "error" => EventKind::Error,
+            "response.content_part.added"
+            | "response.reasoning_summary_part.done"
+            | "response.output_text.annotation.added"
+            | "response.output_text_annotation.added" => EventKind::Ignored,
+            other if is_builtin_tool_progress(other) => EventKind::Ignored,
+            _ => EventKind::Unknown,
+        }
+    }
+}
+
+/// Progress events of server-side tools, which a client of another dialect has no use for.
+fn is_builtin_tool_progress(kind: &str) -> bool {
+    const PREFIXES: [&str; 10] = [
+        "response.web_search_call.",
+        "response.file_search_call.",
+        "response.code_interpreter_call",
+        "response.image_generation_call.",
+        "response.mcp_",
+        "response.shell_call",
+        "response.local_shell_call",
+        "response.apply_patch_call",
+        "response.tool_search_call",
+        "response.audio",
+    ];
+    PREFIXES.iter().any(|p| kind.starts_with(p))
+}
+
+/// The raw JSON text of `raw` when it is a string literal (quotes included), else `None`.
+pub fn json_string(raw: Option<&RawValue>) -> Option<&str> {
+    raw.map(RawValue::get).filter(|s| s.starts_with('"'))
+}
+
+/// The raw JSON text of `raw` when it is a non-empty string literal.
+pub fn non_empty_string(raw: Option<&RawValue>) -> Option<&str> {
+    json_string(raw).filter(|s| *s != "\"\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrows_text_delta_fields() {
+        let data = br#"{"type":"response.output_text.delta","item_id":"msg_1","output_index":1,"content_index":0,"delta":"caf\u00e9 \"x\"","sequence_number":4}"#;
+        let ev: Event = serde_json::from_slice(data).unwrap();
+        assert_eq!(EventKind::of(&ev.kind), EventKind::TextDelta);
+        assert_eq!(json_string(ev.delta), Some(r#""caf\u00e9 \"x\"""#));
+        assert_eq!(ev.output_index, Some(1));
+        assert_eq!(ev.sequence_number, Some(4));
+    }
+
+    #[test]
+    fn reads_response_usage_and_incomplete_reason() {
+        let data = br#"{"type":"response.incomplete","response":{"id":"resp_1","created_at":17,"model":"m","incomplete_details":{"reason":"content_filter"},"usage":{"input_tokens":3,"output_tokens":5,"total_tokens":8,"input_tokens_details":{"cached_tokens":1},"output_tokens_details":{"reasoning_tokens":2}},"output":[{"type":"function_call","call_id":"c"}]}}"#;
+        let ev: Event = serde_json::from_slice(data).unwrap();
+        let response = ev.response.unwrap();
+        assert_eq!(
+            response.incomplete_reason().as_deref(),
+            Some("content_filter")
+        );
+        let usage = response.usage.unwrap();
+        assert_eq!(
+            (usage.cached_tokens(), usage.reasoning_tokens()),
+            (Some(1), Some(2))
+        );
+        assert!(response.has_tool_call());
+    }
+
+    #[test]
+    fn classifies_builtin_tool_progress_as_ignored() {
+        assert_eq!(
+            EventKind::of("response.web_search_call.searching"),
+            EventKind::Ignored
+        );
+        assert_eq!(
+            EventKind::of("response.code_interpreter_call_code.delta"),
+            EventKind::Ignored
+        );
+        assert_eq!(EventKind::of("response.something_new"), EventKind::Unknown);
+    }
+
+    #[test]
+    fn non_string_delta_is_not_text() {
+        let ev: Event = serde_json::from_slice(br#"{"type":"x","delta":{"a":1}}"#).unwrap();
+        assert_eq!(json_string(ev.delta), None);
+        let ev: Event = serde_json::from_slice(br#"{"type":"x","delta":""}"#).unwrap();
+        assert_eq!(non_empty_string(ev.delta), None);
+    }
+}
