@@ -9,8 +9,10 @@
 
 use crate::config::{StreamOptions, TruncatedPolicy, UsagePlacement};
 use crate::json::{push_i64, push_raw, push_str, push_u64};
-use crate::responses::{json_string, non_empty_string, Event, EventKind, Item, Response, Usage};
-use crate::tracking::{PartKey, PartKind, SentParts};
+use crate::responses::{
+    json_string, non_empty_contents, string_contents, Event, EventKind, Item, Response, Usage,
+};
+use crate::tracking::{PartKey, PartKind, SentParts, SentText};
 use crate::transcoder::{IncompleteReason, StreamInfo, TerminalOutcome};
 use serde_json::value::RawValue;
 
@@ -23,7 +25,7 @@ struct ToolCall {
     output_index: Option<u64>,
     item_id: Option<String>,
     index: u64,
-    arguments_sent: bool,
+    arguments: SentText,
 }
 
 /// Per-stream Chat encoder state.
@@ -71,7 +73,7 @@ impl ChatEncoder {
                 event.delta,
                 out,
             ),
-            EventKind::TextDone => self.once(
+            EventKind::TextDone => self.complete(
                 info,
                 key(event.content_index, PartKind::Text),
                 b"content",
@@ -85,7 +87,7 @@ impl ChatEncoder {
                 event.delta,
                 out,
             ),
-            EventKind::RefusalDone => self.once(
+            EventKind::RefusalDone => self.complete(
                 info,
                 key(event.content_index, PartKind::Refusal),
                 b"refusal",
@@ -104,7 +106,7 @@ impl ChatEncoder {
                         Some("output_text") => (PartKind::Text, &b"content"[..], part.text),
                         _ => return,
                     };
-                    self.once(info, key(event.content_index, part_kind), field, text, out);
+                    self.complete(info, key(event.content_index, part_kind), field, text, out);
                 }
             }
             EventKind::SummaryDelta if reasoning => self.delta(
@@ -114,7 +116,7 @@ impl ChatEncoder {
                 event.delta,
                 out,
             ),
-            EventKind::SummaryDone if reasoning => self.once(
+            EventKind::SummaryDone if reasoning => self.complete(
                 info,
                 key(event.summary_index, PartKind::Summary),
                 b"reasoning_content",
@@ -128,7 +130,7 @@ impl ChatEncoder {
                 event.delta,
                 out,
             ),
-            EventKind::ReasoningDone if reasoning => self.once(
+            EventKind::ReasoningDone if reasoning => self.complete(
                 info,
                 key(event.content_index, PartKind::ReasoningText),
                 b"reasoning_content",
@@ -148,17 +150,17 @@ impl ChatEncoder {
                 }
             }
             EventKind::ArgumentsDelta => {
-                if let Some(delta) = non_empty_string(event.delta) {
+                if let Some(delta) = non_empty_contents(event.delta) {
                     let slot = self.call_slot(info, event.output_index, event.item_id, out);
                     if let Some(call) = self.calls.get_mut(slot) {
-                        call.arguments_sent = true;
+                        call.arguments.extend(delta);
                     }
                     self.arguments_chunk(info, slot, delta, out);
                 }
             }
             EventKind::ArgumentsDone => {
                 let slot = self.call_slot(info, event.output_index, event.item_id, out);
-                self.arguments_once(info, slot, event.arguments.or(event.input), out);
+                self.complete_arguments(info, slot, event.arguments.or(event.input), out);
             }
             EventKind::OutputItemDone => {
                 if let Some(item) = &event.item {
@@ -278,14 +280,15 @@ impl ChatEncoder {
         self.close_choice(out);
     }
 
-    /// Writes `{"<field>":<value>}` as one chunk; `value` is a JSON string literal.
-    fn text_chunk(&mut self, info: &StreamInfo, field: &[u8], value: &str, out: &mut Vec<u8>) {
+    /// Writes `{"<field>":"<contents>"}` as one chunk; `contents` is JSON string contents.
+    fn text_chunk(&mut self, info: &StreamInfo, field: &[u8], contents: &str, out: &mut Vec<u8>) {
         self.ensure_role(info, out);
         self.open_choice(info, out);
         out.push(b'"');
         out.extend_from_slice(field);
-        out.extend_from_slice(b"\":");
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\":\"");
+        out.extend_from_slice(contents.as_bytes());
+        out.push(b'"');
         self.close_choice(out);
     }
 
@@ -297,14 +300,15 @@ impl ChatEncoder {
         delta: Option<&RawValue>,
         out: &mut Vec<u8>,
     ) {
-        if let Some(value) = non_empty_string(delta) {
-            self.sent_parts.mark(key);
-            self.text_chunk(info, field, value, out);
+        if let Some(contents) = non_empty_contents(delta) {
+            self.sent_parts.sent(key, contents);
+            self.text_chunk(info, field, contents, out);
         }
     }
 
-    /// Emits a part's full text unless its deltas (or an earlier `done`) already sent it.
-    fn once(
+    /// Completes a part from its full text: sends whatever its deltas (or an earlier `done`)
+    /// have not sent.
+    fn complete(
         &mut self,
         info: &StreamInfo,
         key: PartKey,
@@ -312,11 +316,9 @@ impl ChatEncoder {
         text: Option<&RawValue>,
         out: &mut Vec<u8>,
     ) {
-        if !self.sent_parts.first_time(key) {
-            return;
-        }
-        if let Some(value) = non_empty_string(text) {
-            self.text_chunk(info, field, value, out);
+        let missing = string_contents(text).and_then(|full| self.sent_parts.complete(key, full));
+        if let Some(contents) = missing {
+            self.text_chunk(info, field, contents, out);
         }
     }
 
@@ -334,11 +336,15 @@ impl ChatEncoder {
                     let key = |kind| PartKey::new(output_index, Some(index), kind);
                     match part.kind.as_deref() {
                         Some("output_text") => {
-                            self.once(info, key(PartKind::Text), b"content", part.text, out)
+                            self.complete(info, key(PartKind::Text), b"content", part.text, out)
                         }
-                        Some("refusal") => {
-                            self.once(info, key(PartKind::Refusal), b"refusal", part.refusal, out)
-                        }
+                        Some("refusal") => self.complete(
+                            info,
+                            key(PartKind::Refusal),
+                            b"refusal",
+                            part.refusal,
+                            out,
+                        ),
                         _ => {}
                     }
                 }
@@ -346,12 +352,12 @@ impl ChatEncoder {
             "reasoning" if reasoning => {
                 for (index, part) in (0u64..).zip(item.summary_parts()) {
                     let key = PartKey::new(output_index, Some(index), PartKind::Summary);
-                    self.once(info, key, b"reasoning_content", part.text, out);
+                    self.complete(info, key, b"reasoning_content", part.text, out);
                 }
                 for (index, part) in (0u64..).zip(item.content_parts()) {
                     if part.kind.as_deref() == Some("reasoning_text") {
                         let key = PartKey::new(output_index, Some(index), PartKind::ReasoningText);
-                        self.once(info, key, b"reasoning_content", part.text, out);
+                        self.complete(info, key, b"reasoning_content", part.text, out);
                     }
                 }
             }
@@ -368,7 +374,7 @@ impl ChatEncoder {
                         out,
                     ),
                 };
-                self.arguments_once(info, slot, item.call_arguments(), out);
+                self.complete_arguments(info, slot, item.call_arguments(), out);
             }
             _ => {}
         }
@@ -439,7 +445,7 @@ impl ChatEncoder {
             output_index,
             item_id: json_string(item_id).map(str::to_owned),
             index,
-            arguments_sent: false,
+            arguments: SentText::default(),
         });
         self.calls.len() - 1
     }
@@ -457,14 +463,15 @@ impl ChatEncoder {
         self.open_choice(info, out);
         out.extend_from_slice(b"\"tool_calls\":[{\"index\":");
         push_u64(out, index);
-        out.extend_from_slice(b",\"function\":{\"arguments\":");
+        out.extend_from_slice(b",\"function\":{\"arguments\":\"");
         out.extend_from_slice(arguments.as_bytes());
-        out.extend_from_slice(b"}}]");
+        out.extend_from_slice(b"\"}}]");
         self.close_choice(out);
     }
 
-    /// Sends a call's full arguments unless deltas (or an earlier `done`) already sent them.
-    fn arguments_once(
+    /// Completes a call's arguments from their full text: sends whatever deltas (or an earlier
+    /// `done`) have not sent.
+    fn complete_arguments(
         &mut self,
         info: &StreamInfo,
         slot: usize,
@@ -474,11 +481,10 @@ impl ChatEncoder {
         let Some(call) = self.calls.get_mut(slot) else {
             return;
         };
-        if std::mem::replace(&mut call.arguments_sent, true) {
-            return;
-        }
-        if let Some(arguments) = non_empty_string(arguments) {
-            self.arguments_chunk(info, slot, arguments, out);
+        if let Some(missing) =
+            string_contents(arguments).and_then(|full| call.arguments.complete(full))
+        {
+            self.arguments_chunk(info, slot, missing, out);
         }
     }
 

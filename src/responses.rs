@@ -366,9 +366,14 @@ pub fn json_string(raw: Option<&RawValue>) -> Option<&str> {
     raw.map(RawValue::get).filter(|s| s.starts_with('"'))
 }
 
-/// The raw JSON text of `raw` when it is a non-empty string literal.
-pub fn non_empty_string(raw: Option<&RawValue>) -> Option<&str> {
-    json_string(raw).filter(|s| *s != "\"\"")
+/// The contents of a JSON string literal as written (escapes kept, quotes removed), else `None`.
+pub fn string_contents(raw: Option<&RawValue>) -> Option<&str> {
+    json_string(raw)?.strip_prefix('"')?.strip_suffix('"')
+}
+
+/// [`string_contents`], when not empty.
+pub fn non_empty_contents(raw: Option<&RawValue>) -> Option<&str> {
+    string_contents(raw).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]
@@ -381,6 +386,7 @@ mod tests {
         let ev: Event = serde_json::from_slice(data).unwrap();
         assert_eq!(EventKind::of(&ev.kind), EventKind::TextDelta);
         assert_eq!(json_string(ev.delta), Some(r#""caf\u00e9 \"x\"""#));
+        assert_eq!(string_contents(ev.delta), Some(r#"caf\u00e9 \"x\""#));
         assert_eq!(ev.output_index, Some(1));
         assert_eq!(ev.sequence_number, Some(4));
     }
@@ -420,6 +426,6 @@ mod tests {
         let ev: Event = serde_json::from_slice(br#"{"type":"x","delta":{"a":1}}"#).unwrap();
         assert_eq!(json_string(ev.delta), None);
         let ev: Event = serde_json::from_slice(br#"{"type":"x","delta":""}"#).unwrap();
-        assert_eq!(non_empty_string(ev.delta), None);
+        assert_eq!(non_empty_contents(ev.delta), None);
     }
 }

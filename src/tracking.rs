@@ -1,5 +1,7 @@
-//! Bounded per-stream bookkeeping shared by the encoders: which content parts already streamed
-//! deltas, so that text arriving only in a `*.done` event is emitted exactly once.
+//! Bounded per-stream bookkeeping shared by the encoders: how much of each content part (and
+//! tool call arguments) has been sent, so that a `*.done` event completes a part exactly once —
+//! whole when no delta streamed, only its unsent tail when the deltas stopped short (trimmed
+//! recordings), nothing when the deltas already said it all.
 
 /// What kind of text a part carries; each kind has its own index space upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,38 +39,91 @@ impl PartKey {
     }
 }
 
+/// Length and FNV-1a digest of the JSON string contents (escapes as sent, quotes excluded)
+/// already sent for one part: enough to recognise a full text that continues it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentText {
+    len: usize,
+    digest: u64,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Default for SentText {
+    fn default() -> Self {
+        SentText {
+            len: 0,
+            digest: FNV_OFFSET,
+        }
+    }
+}
+
+impl SentText {
+    /// Records that `contents` was sent after what was sent before.
+    pub fn extend(&mut self, contents: &str) {
+        self.digest = digest(self.digest, contents.as_bytes());
+        self.len += contents.len();
+    }
+
+    /// The tail of `full` (the complete contents) not sent yet, recorded as sent; `None` when
+    /// nothing is missing or `full` does not continue what was sent.
+    pub fn complete<'a>(&mut self, full: &'a str) -> Option<&'a str> {
+        let (head, tail) = full.split_at_checked(self.len)?;
+        if tail.is_empty() || digest(FNV_OFFSET, head.as_bytes()) != self.digest {
+            return None;
+        }
+        self.extend(tail);
+        Some(tail)
+    }
+}
+
+fn digest(mut hash: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        hash = (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+    }
+    hash
+}
+
 /// How many parts are remembered; the oldest are forgotten first. Items stream one after another,
 /// so only recent parts can still receive a `*.done` event.
 const REMEMBERED_PARTS: usize = 64;
 
-/// The set of parts whose text has been sent to the client, bounded to the most recent ones.
+/// What has been sent of each recent part.
 #[derive(Debug, Default)]
 pub struct SentParts {
-    keys: Vec<PartKey>,
+    parts: Vec<(PartKey, SentText)>,
 }
 
 impl SentParts {
-    /// Records that `key` has sent text.
-    pub fn mark(&mut self, key: PartKey) {
-        if self.keys.last() == Some(&key) || self.keys.contains(&key) {
-            return;
+    /// The record of `key`, created (evicting the oldest) when new.
+    fn entry(&mut self, key: PartKey) -> Option<&mut SentText> {
+        let known = matches!(self.parts.last(), Some((last, _)) if *last == key)
+            || self.parts.iter().any(|(k, _)| *k == key);
+        if !known {
+            if self.parts.len() >= REMEMBERED_PARTS {
+                self.parts.remove(0);
+            }
+            self.parts.push((key, SentText::default()));
         }
-        if self.keys.len() >= REMEMBERED_PARTS {
-            self.keys.remove(0);
-        }
-        self.keys.push(key);
+        self.parts
+            .iter_mut()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, sent)| sent)
     }
 
-    /// Whether `key` has sent text.
-    pub fn contains(&self, key: PartKey) -> bool {
-        self.keys.contains(&key)
+    /// Records a delta of `key` as sent.
+    pub fn sent(&mut self, key: PartKey, contents: &str) {
+        if let Some(sent) = self.entry(key) {
+            sent.extend(contents);
+        }
     }
 
-    /// Marks `key` and reports whether it was new: the caller emits the part's text only then.
-    pub fn first_time(&mut self, key: PartKey) -> bool {
-        let new = !self.contains(key);
-        self.mark(key);
-        new
+    /// The part of `full` (the complete contents of `key`) still to send; see
+    /// [`SentText::complete`].
+    pub fn complete<'a>(&mut self, key: PartKey, full: &'a str) -> Option<&'a str> {
+        self.entry(key)?.complete(full)
     }
 }
 
@@ -76,22 +131,54 @@ impl SentParts {
 mod tests {
     use super::*;
 
+    const KEY: PartKey = PartKey {
+        output_index: 1,
+        part_index: 0,
+        kind: PartKind::Text,
+    };
+
     #[test]
-    fn first_time_is_true_once() {
+    fn done_without_deltas_sends_everything_once() {
         let mut sent = SentParts::default();
-        let key = PartKey::new(Some(1), Some(0), PartKind::Text);
-        assert!(sent.first_time(key));
-        assert!(!sent.first_time(key));
-        assert!(sent.first_time(PartKey::new(Some(1), Some(0), PartKind::Refusal)));
+        assert_eq!(sent.complete(KEY, "abc"), Some("abc"));
+        assert_eq!(sent.complete(KEY, "abc"), None);
     }
 
     #[test]
-    fn memory_is_bounded() {
+    fn done_after_full_deltas_sends_nothing() {
+        let mut sent = SentParts::default();
+        sent.sent(KEY, "ab");
+        sent.sent(KEY, "c");
+        assert_eq!(sent.complete(KEY, "abc"), None);
+    }
+
+    #[test]
+    fn done_after_partial_deltas_sends_the_tail() {
+        let mut sent = SentParts::default();
+        sent.sent(KEY, "Got");
+        assert_eq!(sent.complete(KEY, "Got it \\u00e9"), Some(" it \\u00e9"));
+        assert_eq!(sent.complete(KEY, "Got it \\u00e9"), None);
+    }
+
+    #[test]
+    fn inconsistent_done_sends_nothing() {
+        let mut sent = SentParts::default();
+        sent.sent(KEY, "Hello");
+        assert_eq!(sent.complete(KEY, "Jello, world"), None);
+        assert_eq!(sent.complete(KEY, "Hell"), None);
+    }
+
+    #[test]
+    fn parts_are_independent_and_memory_is_bounded() {
         let mut sent = SentParts::default();
         for i in 0..1000 {
-            sent.mark(PartKey::new(Some(i), None, PartKind::Text));
+            sent.sent(PartKey::new(Some(i), None, PartKind::Text), "x");
         }
-        assert_eq!(sent.keys.len(), REMEMBERED_PARTS);
-        assert!(sent.contains(PartKey::new(Some(999), None, PartKind::Text)));
+        assert_eq!(sent.parts.len(), REMEMBERED_PARTS);
+        let refusal = PartKey {
+            kind: PartKind::Refusal,
+            ..KEY
+        };
+        assert_eq!(sent.complete(refusal, "no"), Some("no"));
     }
 }
