@@ -17,7 +17,7 @@
 //!
 //! * [`sse`] frames bytes into event payloads (WHATWG rules, byte cap) and knows nothing else.
 //! * [`responses`] is the upstream event model, borrowed from the payload.
-//! * [`chat`] writes Chat Completions chunks.
+//! * [`chat`] writes Chat Completions chunks; [`interactions`] writes Gemini Interactions events.
 //! * [`transcoder`] owns one stream: identity, terminal outcome, counters; the filter and the CLI
 //!   drive it the same way: `feed(chunk, &mut out)` per body chunk, `finish(&mut out)` at the end.
 //! * [`config`] is the plugin configuration and the per-request dialect choice.
@@ -29,6 +29,7 @@
 pub mod chat;
 pub mod config;
 pub mod error_body;
+pub mod interactions;
 pub mod json;
 pub mod responses;
 pub mod sse;

@@ -14,6 +14,8 @@ pub enum PartKind {
     Summary,
     /// Raw reasoning text parts (indexed by `content_index`).
     ReasoningText,
+    /// Function call arguments or custom tool call input (one per item).
+    Arguments,
 }
 
 /// Identifies one part of one output item. Correlated by indices, never by item id: some servers
@@ -29,6 +31,11 @@ pub struct PartKey {
 }
 
 impl PartKey {
+    /// The item's output index, unless the server sent none.
+    pub fn output_index_opt(self) -> Option<u64> {
+        (self.output_index != u64::MAX).then_some(self.output_index)
+    }
+
     /// Builds a key from optional upstream indices.
     pub fn new(output_index: Option<u64>, part_index: Option<u64>, kind: PartKind) -> Self {
         PartKey {

@@ -8,6 +8,7 @@
 
 use crate::chat::ChatEncoder;
 use crate::config::{Dialect, InvalidEventPolicy, StreamOptions};
+use crate::interactions::InteractionsEncoder;
 use crate::responses::{json_string, ErrorObject, Event, EventKind, Response};
 use crate::sse::{FrameError, Framer};
 use serde_json::value::RawValue;
@@ -64,7 +65,12 @@ impl StreamInfo {
 
     /// The model as a JSON string literal (`""` when unknown).
     pub fn model(&self) -> &str {
-        self.model.as_deref().unwrap_or("\"\"")
+        self.model_known().unwrap_or("\"\"")
+    }
+
+    /// The model as a JSON string literal, when the upstream named it.
+    pub fn model_known(&self) -> Option<&str> {
+        self.model.as_deref()
     }
 
     /// Creation time, Unix seconds (0 when unknown).
@@ -256,24 +262,36 @@ pub struct Stats {
 #[derive(Debug)]
 enum Encoder {
     Chat(ChatEncoder),
+    Interactions(InteractionsEncoder),
 }
 
 impl Encoder {
     fn event(&mut self, info: &StreamInfo, kind: EventKind, event: &Event, out: &mut Vec<u8>) {
         match self {
             Encoder::Chat(chat) => chat.event(info, kind, event, out),
+            Encoder::Interactions(interactions) => interactions.event(info, kind, event, out),
         }
     }
 
-    fn terminal(&mut self, info: &StreamInfo, outcome: &TerminalOutcome, out: &mut Vec<u8>) {
+    fn terminal(
+        &mut self,
+        info: &StreamInfo,
+        outcome: &TerminalOutcome,
+        event_id: Option<u64>,
+        out: &mut Vec<u8>,
+    ) {
         match self {
             Encoder::Chat(chat) => chat.terminal(info, outcome, out),
+            Encoder::Interactions(interactions) => {
+                interactions.terminal(info, outcome, event_id, out)
+            }
         }
     }
 
     fn frames(&self) -> u64 {
         match self {
             Encoder::Chat(chat) => chat.frames(),
+            Encoder::Interactions(interactions) => interactions.frames(),
         }
     }
 }
@@ -300,7 +318,8 @@ impl Transcoder {
     pub fn new(dialect: Dialect, options: StreamOptions) -> Option<Transcoder> {
         let encoder = match dialect {
             Dialect::Chat => Encoder::Chat(ChatEncoder::new(options)),
-            Dialect::Interactions | Dialect::Passthrough => return None,
+            Dialect::Interactions => Encoder::Interactions(InteractionsEncoder::new(options)),
+            Dialect::Passthrough => return None,
         };
         Some(Transcoder {
             framer: Framer::new(options.max_event_bytes),
@@ -419,16 +438,21 @@ impl Stream {
                 return;
             }
         };
-        self.end(&outcome, out);
+        self.end_at(&outcome, event.sequence_number, out);
     }
 
     fn end(&mut self, outcome: &TerminalOutcome, out: &mut Vec<u8>) {
+        self.end_at(outcome, None, out);
+    }
+
+    /// Ends the stream; `event_id` is the sequence number of the upstream event that ended it.
+    fn end_at(&mut self, outcome: &TerminalOutcome, event_id: Option<u64>, out: &mut Vec<u8>) {
         if self.finished {
             return;
         }
         self.finished = true;
         self.info.freeze();
         self.stats.outcome = Some(OutcomeKind::of(outcome));
-        self.encoder.terminal(&self.info, outcome, out);
+        self.encoder.terminal(&self.info, outcome, event_id, out);
     }
 }

@@ -1,0 +1,568 @@
+//! Responses event → Google Gemini Interactions event bytes (`event: <type>` + `data: {…}`).
+//!
+//! Output items become steps with sequential indices: reasoning → `thought` (summary text as
+//! `thought_summary` deltas, encrypted content as a `thought_signature` delta), message →
+//! `model_output` (`text` deltas), function and custom tool calls → `function_call`
+//! (`arguments_delta` deltas). One step is open at a time; a step opens lazily on its first
+//! event, so no delta is lost when `output_item.added` is missing, and closes with `step.stop`.
+//! Every frame is compact one-line JSON with the payload first and `event_type` last (inside a
+//! delta, `type` last), as Google writes it; `continuation_token` is never sent.
+
+use crate::config::{StreamOptions, TruncatedPolicy};
+use crate::json::{push_raw, push_str, push_u64};
+use crate::responses::{
+    json_string, non_empty_contents, string_contents, Event, EventKind, Item, Response, Usage,
+};
+use crate::tracking::{PartKey, PartKind, SentParts};
+use crate::transcoder::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamError};
+use serde_json::value::RawValue;
+
+/// The kinds of step this encoder opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepKind {
+    Thought,
+    ModelOutput,
+    FunctionCall,
+}
+
+/// The step currently open.
+#[derive(Debug, Clone, Copy)]
+struct OpenStep {
+    index: u64,
+    output_index: Option<u64>,
+    kind: StepKind,
+}
+
+/// Per-stream Interactions encoder state.
+#[derive(Debug)]
+pub struct InteractionsEncoder {
+    options: StreamOptions,
+    started: bool,
+    open: Option<OpenStep>,
+    next_step: u64,
+    sent_parts: SentParts,
+    saw_function_call: bool,
+    /// `event_id` of the frames being written: the upstream event's `sequence_number`.
+    event_id: Option<u64>,
+    frames: u64,
+}
+
+impl InteractionsEncoder {
+    /// A fresh encoder for one stream.
+    pub fn new(options: StreamOptions) -> Self {
+        InteractionsEncoder {
+            options,
+            started: false,
+            open: None,
+            next_step: 0,
+            sent_parts: SentParts::default(),
+            saw_function_call: false,
+            event_id: None,
+            frames: 0,
+        }
+    }
+
+    /// Frames written so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Translates one non-terminal event.
+    pub fn event(&mut self, info: &StreamInfo, kind: EventKind, event: &Event, out: &mut Vec<u8>) {
+        self.event_id = event.sequence_number;
+        self.ensure_started(info, out);
+        let reasoning = self.options.emit_reasoning;
+        let oi = event.output_index;
+        let key = |index: Option<u64>, kind| PartKey::new(oi, index, kind);
+        match kind {
+            EventKind::Lifecycle | EventKind::SummaryPartAdded => {}
+            EventKind::OutputItemAdded => {
+                if let Some(item) = &event.item {
+                    self.item_added(oi, item, out);
+                }
+            }
+            EventKind::TextDelta | EventKind::RefusalDelta => {
+                let part = if kind == EventKind::TextDelta {
+                    PartKind::Text
+                } else {
+                    PartKind::Refusal
+                };
+                self.delta(
+                    key(event.content_index, part),
+                    StepKind::ModelOutput,
+                    event.delta,
+                    out,
+                );
+            }
+            EventKind::TextDone => self.complete(
+                key(event.content_index, PartKind::Text),
+                StepKind::ModelOutput,
+                event.text,
+                out,
+            ),
+            EventKind::RefusalDone => self.complete(
+                key(event.content_index, PartKind::Refusal),
+                StepKind::ModelOutput,
+                event.refusal,
+                out,
+            ),
+            EventKind::ContentPartDone => {
+                if let Some(part) = &event.part {
+                    let (part_kind, step, text) = match part.kind.as_deref() {
+                        Some("output_text") => (PartKind::Text, StepKind::ModelOutput, part.text),
+                        Some("refusal") => (PartKind::Refusal, StepKind::ModelOutput, part.refusal),
+                        Some("reasoning_text") if reasoning => {
+                            (PartKind::ReasoningText, StepKind::Thought, part.text)
+                        }
+                        _ => return,
+                    };
+                    self.complete(key(event.content_index, part_kind), step, text, out);
+                }
+            }
+            EventKind::SummaryDelta if reasoning => self.delta(
+                key(event.summary_index, PartKind::Summary),
+                StepKind::Thought,
+                event.delta,
+                out,
+            ),
+            EventKind::ReasoningDelta if reasoning => self.delta(
+                key(event.content_index, PartKind::ReasoningText),
+                StepKind::Thought,
+                event.delta,
+                out,
+            ),
+            EventKind::SummaryDone if reasoning => self.complete(
+                key(event.summary_index, PartKind::Summary),
+                StepKind::Thought,
+                event.text,
+                out,
+            ),
+            EventKind::ReasoningDone if reasoning => self.complete(
+                key(event.content_index, PartKind::ReasoningText),
+                StepKind::Thought,
+                event.text,
+                out,
+            ),
+            EventKind::ArgumentsDelta => {
+                self.delta(
+                    key(None, PartKind::Arguments),
+                    StepKind::FunctionCall,
+                    event.delta,
+                    out,
+                );
+            }
+            EventKind::ArgumentsDone => {
+                let full = event.arguments.or(event.input);
+                self.complete(
+                    key(None, PartKind::Arguments),
+                    StepKind::FunctionCall,
+                    full,
+                    out,
+                );
+            }
+            EventKind::OutputItemDone => {
+                if let Some(item) = &event.item {
+                    self.item_done(oi, item, out);
+                }
+            }
+            EventKind::SummaryDelta
+            | EventKind::SummaryDone
+            | EventKind::ReasoningDelta
+            | EventKind::ReasoningDone
+            | EventKind::Completed
+            | EventKind::Incomplete
+            | EventKind::Failed
+            | EventKind::Cancelled
+            | EventKind::Error
+            | EventKind::Ignored
+            | EventKind::Unknown => {}
+        }
+    }
+
+    /// Ends the stream: closes the open step, writes exactly one terminal event, then
+    /// `event: done` / `data: [DONE]`.
+    pub fn terminal(
+        &mut self,
+        info: &StreamInfo,
+        outcome: &TerminalOutcome,
+        event_id: Option<u64>,
+        out: &mut Vec<u8>,
+    ) {
+        self.event_id = event_id;
+        self.ensure_started(info, out);
+        self.close_step(out);
+        match *outcome {
+            TerminalOutcome::Completed { response } => {
+                let calls = self.saw_function_call || response.is_some_and(Response::has_tool_call);
+                let status = if calls {
+                    "requires_action"
+                } else {
+                    "completed"
+                };
+                self.completed(info, status, response, out);
+            }
+            TerminalOutcome::Incomplete { reason, response } => match reason {
+                IncompleteReason::ContentFilter => {
+                    self.error(
+                        b"\"content_blocked\"",
+                        "\"the response was blocked by a content filter\"",
+                        out,
+                    );
+                }
+                IncompleteReason::MaxOutputTokens | IncompleteReason::Other => {
+                    self.completed(info, "incomplete", response, out);
+                }
+            },
+            TerminalOutcome::Failed { error, .. } => {
+                let code = google_code(&error);
+                let message = error
+                    .message
+                    .map(RawValue::get)
+                    .filter(|m| m.starts_with('"'))
+                    .unwrap_or("\"upstream response failed\"");
+                self.error(code.as_bytes(), message, out);
+            }
+            TerminalOutcome::Cancelled { response } => {
+                self.completed(info, "cancelled", response, out)
+            }
+            TerminalOutcome::Truncated => match self.options.on_truncated {
+                TruncatedPolicy::Finish => self.completed(info, "completed", None, out),
+                TruncatedPolicy::Error => {
+                    self.error(
+                        b"\"aborted\"",
+                        "\"the upstream stream ended without a terminal event\"",
+                        out,
+                    );
+                }
+            },
+            TerminalOutcome::EventTooLarge { limit } => {
+                let mut message = Vec::new();
+                push_str(
+                    &mut message,
+                    &format!("an upstream event exceeded max_event_bytes ({limit} bytes)"),
+                );
+                self.error(
+                    b"\"event_too_large\"",
+                    &String::from_utf8_lossy(&message),
+                    out,
+                );
+            }
+            TerminalOutcome::InvalidEvent => {
+                self.error(
+                    b"\"invalid_event\"",
+                    "\"the upstream sent an event that is not valid JSON\"",
+                    out,
+                );
+            }
+        }
+        out.extend_from_slice(b"event: done\ndata: [DONE]\n\n");
+        self.frames += 1;
+    }
+
+    /// Writes `event: <event_type>\ndata: {<body>,"event_id":…,"event_type":…}\n\n`; `body`
+    /// writes the payload fields, each followed by a comma.
+    fn frame(&mut self, out: &mut Vec<u8>, event_type: &str, body: impl FnOnce(&mut Vec<u8>)) {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(event_type.as_bytes());
+        out.extend_from_slice(b"\ndata: {");
+        body(out);
+        if let Some(id) = self.event_id {
+            out.extend_from_slice(b"\"event_id\":\"");
+            push_u64(out, id);
+            out.extend_from_slice(b"\",");
+        }
+        out.extend_from_slice(b"\"event_type\":\"");
+        out.extend_from_slice(event_type.as_bytes());
+        out.extend_from_slice(b"\"}\n\n");
+        self.frames += 1;
+    }
+
+    fn ensure_started(&mut self, info: &StreamInfo, out: &mut Vec<u8>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.frame(out, "interaction.created", |out| {
+            out.extend_from_slice(b"\"interaction\":");
+            push_interaction(out, info, "in_progress", None);
+            out.push(b',');
+        });
+        self.frame(out, "interaction.status_update", |out| {
+            out.extend_from_slice(b"\"interaction_id\":");
+            out.extend_from_slice(info.id().as_bytes());
+            out.extend_from_slice(b",\"status\":\"in_progress\",");
+        });
+    }
+
+    fn item_added(&mut self, output_index: Option<u64>, item: &Item, out: &mut Vec<u8>) {
+        match item.kind() {
+            "message" => {
+                self.ensure_step(output_index, StepKind::ModelOutput, None, out);
+            }
+            "reasoning" if self.options.emit_reasoning => {
+                self.ensure_step(output_index, StepKind::Thought, None, out);
+            }
+            _ if item.is_tool_call() => {
+                self.ensure_step(output_index, StepKind::FunctionCall, Some(item), out);
+            }
+            _ => {}
+        }
+    }
+
+    fn item_done(&mut self, output_index: Option<u64>, item: &Item, out: &mut Vec<u8>) {
+        let key = |index: u64, kind| PartKey::new(output_index, Some(index), kind);
+        match item.kind() {
+            "message" => {
+                for (index, part) in (0u64..).zip(item.content_parts()) {
+                    match part.kind.as_deref() {
+                        Some("output_text") => self.complete(
+                            key(index, PartKind::Text),
+                            StepKind::ModelOutput,
+                            part.text,
+                            out,
+                        ),
+                        Some("refusal") => self.complete(
+                            key(index, PartKind::Refusal),
+                            StepKind::ModelOutput,
+                            part.refusal,
+                            out,
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+            "reasoning" if self.options.emit_reasoning => {
+                for (index, part) in (0u64..).zip(item.summary_parts()) {
+                    self.complete(
+                        key(index, PartKind::Summary),
+                        StepKind::Thought,
+                        part.text,
+                        out,
+                    );
+                }
+                for (index, part) in (0u64..).zip(item.content_parts()) {
+                    if part.kind.as_deref() == Some("reasoning_text") {
+                        self.complete(
+                            key(index, PartKind::ReasoningText),
+                            StepKind::Thought,
+                            part.text,
+                            out,
+                        );
+                    }
+                }
+                if let Some(signature) = json_string(item.encrypted_content) {
+                    self.ensure_step(output_index, StepKind::Thought, None, out);
+                    let index = self.open.map_or(0, |s| s.index);
+                    self.frame(out, "step.delta", |out| {
+                        push_index(out, index);
+                        out.extend_from_slice(b"\"delta\":{\"signature\":");
+                        out.extend_from_slice(signature.as_bytes());
+                        out.extend_from_slice(b",\"type\":\"thought_signature\"},");
+                    });
+                }
+            }
+            _ if item.is_tool_call() => {
+                self.ensure_step(output_index, StepKind::FunctionCall, Some(item), out);
+                let key = PartKey::new(output_index, None, PartKind::Arguments);
+                self.complete(key, StepKind::FunctionCall, item.call_arguments(), out);
+            }
+            _ => return,
+        }
+        if self.open.is_some_and(|s| s.output_index == output_index) {
+            self.close_step(out);
+        }
+    }
+
+    /// Returns the index of the open step for `output_index` and `kind`, opening it (and closing
+    /// any other) when needed. `call` names a function call step's id and name.
+    fn ensure_step(
+        &mut self,
+        output_index: Option<u64>,
+        kind: StepKind,
+        call: Option<&Item>,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        if let Some(open) = self.open {
+            if open.kind == kind && (open.output_index == output_index || output_index.is_none()) {
+                return open.index;
+            }
+            self.close_step(out);
+        }
+        let index = self.next_step;
+        self.next_step += 1;
+        self.open = Some(OpenStep {
+            index,
+            output_index,
+            kind,
+        });
+        if kind == StepKind::FunctionCall {
+            self.saw_function_call = true;
+        }
+        self.frame(out, "step.start", |out| {
+            push_index(out, index);
+            out.extend_from_slice(b"\"step\":{\"type\":\"");
+            match kind {
+                StepKind::Thought => out.extend_from_slice(b"thought\""),
+                StepKind::ModelOutput => out.extend_from_slice(b"model_output\""),
+                StepKind::FunctionCall => {
+                    let id = call.and_then(|c| json_string(c.call_id.or(c.id)));
+                    let name = call.and_then(|c| json_string(c.name));
+                    out.extend_from_slice(b"function_call\",\"id\":");
+                    out.extend_from_slice(id.unwrap_or("\"\"").as_bytes());
+                    out.extend_from_slice(b",\"name\":");
+                    out.extend_from_slice(name.unwrap_or("\"\"").as_bytes());
+                    out.extend_from_slice(b",\"arguments\":{}");
+                }
+            }
+            out.extend_from_slice(b"},");
+        });
+        index
+    }
+
+    fn close_step(&mut self, out: &mut Vec<u8>) {
+        if let Some(open) = self.open.take() {
+            self.frame(out, "step.stop", |out| push_index(out, open.index));
+        }
+    }
+
+    fn delta(&mut self, key: PartKey, step: StepKind, delta: Option<&RawValue>, out: &mut Vec<u8>) {
+        if let Some(contents) = non_empty_contents(delta) {
+            let key = self.key_for(key, step);
+            self.sent_parts.sent(key, contents);
+            self.step_delta(key.output_index_opt(), step, contents, out);
+        }
+    }
+
+    /// Completes a part from its full text: sends whatever its deltas have not sent.
+    fn complete(
+        &mut self,
+        key: PartKey,
+        step: StepKind,
+        full: Option<&RawValue>,
+        out: &mut Vec<u8>,
+    ) {
+        let key = self.key_for(key, step);
+        let missing = string_contents(full).and_then(|full| self.sent_parts.complete(key, full));
+        if let Some(contents) = missing {
+            self.step_delta(key.output_index_opt(), step, contents, out);
+        }
+    }
+
+    /// Argument events carry no content index; a missing output index means the open call.
+    fn key_for(&self, key: PartKey, step: StepKind) -> PartKey {
+        match self.open {
+            Some(open) if key.output_index == u64::MAX && open.kind == step => PartKey {
+                output_index: open.output_index.unwrap_or(u64::MAX),
+                ..key
+            },
+            _ => key,
+        }
+    }
+
+    fn step_delta(
+        &mut self,
+        output_index: Option<u64>,
+        step: StepKind,
+        contents: &str,
+        out: &mut Vec<u8>,
+    ) {
+        let index = self.ensure_step(output_index, step, None, out);
+        self.frame(out, "step.delta", |out| {
+            push_index(out, index);
+            out.extend_from_slice(b"\"delta\":{");
+            match step {
+                StepKind::ModelOutput => out.extend_from_slice(b"\"text\":\""),
+                StepKind::Thought => out.extend_from_slice(b"\"content\":{\"text\":\""),
+                StepKind::FunctionCall => out.extend_from_slice(b"\"arguments\":\""),
+            }
+            out.extend_from_slice(contents.as_bytes());
+            match step {
+                StepKind::ModelOutput => out.extend_from_slice(b"\",\"type\":\"text\"},"),
+                StepKind::Thought => {
+                    out.extend_from_slice(b"\",\"type\":\"text\"},\"type\":\"thought_summary\"},")
+                }
+                StepKind::FunctionCall => {
+                    out.extend_from_slice(b"\",\"type\":\"arguments_delta\"},")
+                }
+            }
+        });
+    }
+
+    fn completed(
+        &mut self,
+        info: &StreamInfo,
+        status: &str,
+        response: Option<&Response>,
+        out: &mut Vec<u8>,
+    ) {
+        let usage = response.and_then(|r| r.usage);
+        self.frame(out, "interaction.completed", |out| {
+            out.extend_from_slice(b"\"interaction\":");
+            push_interaction(out, info, status, usage.as_ref());
+            out.push(b',');
+        });
+    }
+
+    fn error(&mut self, code: &[u8], message: &str, out: &mut Vec<u8>) {
+        self.frame(out, "error", |out| {
+            out.extend_from_slice(b"\"error\":{\"code\":");
+            out.extend_from_slice(code);
+            out.extend_from_slice(b",\"message\":");
+            push_raw(out, message);
+            out.extend_from_slice(b"},");
+        });
+    }
+}
+
+fn push_index(out: &mut Vec<u8>, index: u64) {
+    out.extend_from_slice(b"\"index\":");
+    push_u64(out, index);
+    out.push(b',');
+}
+
+/// Writes the interaction object of lifecycle events.
+fn push_interaction(out: &mut Vec<u8>, info: &StreamInfo, status: &str, usage: Option<&Usage>) {
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(info.id().as_bytes());
+    out.extend_from_slice(b",\"status\":\"");
+    out.extend_from_slice(status.as_bytes());
+    out.extend_from_slice(b"\",\"object\":\"interaction\"");
+    if let Some(model) = info.model_known() {
+        out.extend_from_slice(b",\"model\":");
+        out.extend_from_slice(model.as_bytes());
+    }
+    if let Some(usage) = usage {
+        let thought = usage.reasoning_tokens().unwrap_or(0);
+        out.extend_from_slice(b",\"usage\":{\"total_input_tokens\":");
+        push_u64(out, usage.input_tokens);
+        out.extend_from_slice(b",\"total_cached_tokens\":");
+        push_u64(out, usage.cached_tokens().unwrap_or(0));
+        out.extend_from_slice(b",\"total_thought_tokens\":");
+        push_u64(out, thought);
+        out.extend_from_slice(b",\"total_output_tokens\":");
+        push_u64(out, usage.output_tokens.saturating_sub(thought));
+        out.extend_from_slice(b",\"total_tokens\":");
+        let total = usage.input_tokens.saturating_add(usage.output_tokens);
+        push_u64(out, usage.total_tokens.unwrap_or(total));
+        out.push(b'}');
+    }
+    out.push(b'}');
+}
+
+/// Google's error code for an upstream error (a JSON string literal).
+fn google_code(error: &UpstreamError) -> &'static str {
+    let code = error.code_str().unwrap_or_default();
+    match code.as_str() {
+        "rate_limit_exceeded" | "rate_limit_error" | "insufficient_quota" => {
+            "\"rate_limit_exceeded\""
+        }
+        "invalid_prompt"
+        | "invalid_request"
+        | "invalid_request_error"
+        | "context_length_exceeded" => "\"invalid_request\"",
+        c if c.contains("timeout") || c.contains("timed_out") || c == "deadline_exceeded" => {
+            "\"deadline_exceeded\""
+        }
+        _ => "\"api_error\"",
+    }
+}
