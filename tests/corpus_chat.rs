@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    corpus, frames, output_calls, output_text, transcode, upstream_events, upstream_terminal,
-    SPLITS,
+    corpus, edited_content, frames, output_calls, output_text, transcode, upstream_events,
+    upstream_terminal, SPLITS,
 };
 use responses_transcoder::{Dialect, StreamOptions};
 use serde_json::Value;
@@ -161,21 +161,6 @@ fn expected_id(input: &[u8]) -> Option<String> {
         })
 }
 
-/// Recordings edited by hand so that their own events disagree; the client must get what was
-/// streamed (plus a `done` tail only where it continues the deltas). `(file, content, why)`.
-const EDITED: [(&str, &str, &str); 2] = [
-    (
-        "vercel-ai-inline__should-send-finish-reason-for-incomplete-response.sse",
-        "Hello,!",
-        "deltas say \"Hello,\", output_text.done continues it with \"!\", the final output drops the \"!\"",
-    ),
-    (
-        "vercel-ai__openai-shell-container.1.sse",
-        "The command ran successfully.",
-        "the deltas end in \"successfully.\" but every done event says \"successfully in the container…\"",
-    ),
-];
-
 fn check(name: &str, input: &[u8], output: &[u8]) -> Result<(), String> {
     let a = assemble(output)?;
     if let (Some(expected), Some(id)) = (expected_id(input), &a.id) {
@@ -240,10 +225,7 @@ fn check(name: &str, input: &[u8], output: &[u8]) -> Result<(), String> {
             a.finish_reason
         ));
     }
-    let text = match EDITED.iter().find(|(file, _, _)| *file == name) {
-        Some((_, streamed, _)) => streamed.to_string(),
-        None => output_text(input, &terminal),
-    };
+    let text = edited_content(name).map_or_else(|| output_text(input, &terminal), str::to_string);
     if a.content != text {
         return Err(format!(
             "content differs from the final response:\n  ours:     {:?}\n  upstream: {:?}",

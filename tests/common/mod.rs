@@ -39,6 +39,30 @@ pub fn corpus() -> Option<Vec<(String, Vec<u8>)>> {
     Some(files)
 }
 
+/// Recordings edited by hand so that their own events disagree: `(file, text the client must
+/// get, why)`. The client gets what was streamed, plus a `done` tail only where it continues the
+/// deltas.
+const EDITED: [(&str, &str, &str); 2] = [
+    (
+        "vercel-ai-inline__should-send-finish-reason-for-incomplete-response.sse",
+        "Hello,!",
+        "deltas say \"Hello,\", output_text.done continues it with \"!\", the final output drops the \"!\"",
+    ),
+    (
+        "vercel-ai__openai-shell-container.1.sse",
+        "The command ran successfully.",
+        "the deltas end in \"successfully.\" but every done event says \"successfully in the container…\"",
+    ),
+];
+
+/// The text a client must assemble from an edited recording, when `file` is one.
+pub fn edited_content(file: &str) -> Option<&'static str> {
+    EDITED
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .map(|(_, content, _)| *content)
+}
+
 /// Transcodes `input` fed in chunks of `split` bytes.
 pub fn transcode(dialect: Dialect, options: StreamOptions, input: &[u8], split: usize) -> Vec<u8> {
     let mut transcoder = Transcoder::new(dialect, options).expect("dialect transcodes");
