@@ -4,6 +4,7 @@
 
 use crate::config::{Config, Dialect};
 use crate::error_body;
+use crate::resume;
 use crate::transcoder::{OutcomeKind, Stats, Transcoder};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -147,6 +148,12 @@ impl HttpContext for Request {
         if self.dialect != Dialect::Passthrough {
             // The body must arrive uncompressed to be rewritten.
             self.set_http_request_header("accept-encoding", None);
+        }
+        let method = self.get_http_request_header(":method").unwrap_or_default();
+        if self.dialect == Dialect::Interactions && method == "GET" {
+            if let Some(responses_path) = resume::responses_path(&path) {
+                self.set_http_request_header(":path", Some(&responses_path));
+            }
         }
         Action::Continue
     }

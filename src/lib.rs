@@ -21,6 +21,7 @@
 //! * [`transcoder`] owns one stream: identity, terminal outcome, counters; the filter and the CLI
 //!   drive it the same way: `feed(chunk, &mut out)` per body chunk, `finish(&mut out)` at the end.
 //! * [`config`] is the plugin configuration and the per-request dialect choice.
+//! * [`resume`] maps an Interactions stream resume onto the Responses API's.
 //! * [`error_body`] rewrites a non-2xx upstream error body into the client dialect's error body.
 //! * `filter` (wasm32 only) is the proxy-wasm glue.
 //!
@@ -32,6 +33,7 @@ pub mod error_body;
 pub mod interactions;
 pub mod json;
 pub mod responses;
+pub mod resume;
 pub mod sse;
 pub mod tracking;
 pub mod transcoder;
