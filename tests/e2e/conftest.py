@@ -1,0 +1,211 @@
+"""End-to-end harness: a real Envoy running the freshly built filter, in front of the replay upstream.
+
+Every server is a child of the test process, listens on 127.0.0.1 on a free port, and is stopped by
+pid when the session ends. Every wait is bounded.
+"""
+
+import http.client
+import json
+import os
+import random
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STREAMS = Path(__file__).resolve().parent / "streams"
+CORPUS = REPO.parent / "shared" / "corpus"
+WASM = REPO / "target" / "wasm32-wasip1" / "release" / "responses_transcoder.wasm"
+TRANSCODE = REPO / "target" / "release" / "transcode"
+ENVOY_YAML = REPO / "envoy" / "envoy.yaml"
+REPLAY = REPO / "envoy" / "replay_upstream.py"
+
+
+def envoy_command() -> list:
+    """The Envoy command: $ENVOY (`make` sets it: `func-e run` or .venv/bin/envoy), else the venv's."""
+    configured = os.environ.get("ENVOY")
+    if configured:
+        return shlex.split(configured)
+    return [str(Path(sys.executable).parent / "envoy")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout_s: float, what: str):
+    """Polls `predicate` until it is truthy; fails the test after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def http_get(url: str, timeout_s: float = 5.0):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as r:
+            return r.status, r.read()
+    except OSError:
+        return None, b""
+
+
+def stop(proc: subprocess.Popen):
+    """Stops a child by pid: SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def corpus_files() -> list:
+    """Every corpus stream, or a skip with the reason when ../shared/corpus is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"SKIPPED: corpus absent ({CORPUS} not found)")
+    files = sorted(CORPUS.glob("*.sse"))
+    assert files, f"no .sse files in {CORPUS}"
+    return files
+
+
+def transcode(path: Path, dialect: str, split: int = 0) -> bytes:
+    """The native CLI's translation of `path` (the reference the filter must match byte for byte)."""
+    args = [str(TRANSCODE), "--to", dialect, str(path)]
+    if split:
+        args[3:3] = ["--split", str(split)]
+    done = subprocess.run(args, capture_output=True, timeout=60, check=True)
+    return done.stdout
+
+
+class Upstream:
+    """The replay upstream (envoy/replay_upstream.py) as a child process."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, str(REPLAY), "--port", str(self.port),
+             "--dir", str(STREAMS), "--dir", str(CORPUS)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: http_get(self.url + "/_health")[0] == 200, 15, "the replay upstream")
+
+    def release(self, token: str):
+        req = urllib.request.Request(self.url + "/_release/" + token, data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 200
+
+    def last_request(self) -> dict:
+        return json.loads(http_get(self.url + "/_last_request")[1])
+
+
+def render_config(listen: int, admin: int, upstream: int, plugin_config: str) -> str:
+    """envoy/envoy.yaml with the test's ports, the absolute .wasm path and a plugin configuration."""
+    text = ENVOY_YAML.read_text()
+    replacements = [
+        (r"port_value: 10000\b", f"port_value: {listen}"),
+        (r"port_value: 9901\b", f"port_value: {admin}"),
+        (r"port_value: 8080\b", f"port_value: {upstream}"),
+        (r"filename: \S+\.wasm", f"filename: {WASM}"),
+        (r"(value: \|\n\s+)\{\}", lambda m: m.group(1) + plugin_config),
+    ]
+    for pattern, repl in replacements:
+        text, n = re.subn(pattern, repl, text)
+        assert n == 1, f"envoy/envoy.yaml: expected one match for {pattern!r}, found {n}"
+    return text
+
+
+class Envoy:
+    """A real Envoy (one worker by default) running the built .wasm in front of `upstream`."""
+
+    def __init__(self, upstream: Upstream, plugin_config: str = "{}", concurrency: int = 1,
+                 wait_ready: bool = True):
+        assert WASM.is_file(), f"{WASM} missing: run `make wasm` first"
+        self.dir = Path(tempfile.mkdtemp(prefix="rt-envoy-"))
+        self.port, self.admin_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin = f"http://127.0.0.1:{self.admin_port}"
+        config = self.dir / "envoy.yaml"
+        config.write_text(render_config(self.port, self.admin_port, upstream.port, plugin_config))
+        self.log = self.dir / "envoy.log"
+        self.proc = subprocess.Popen(
+            envoy_command() + ["-c", str(config), "--concurrency", str(concurrency),
+                               "--base-id", str(random.randint(1000, 60000)),
+                               "--log-path", str(self.log), "--log-level", "info",
+                               "--file-flush-interval-msec", "100"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        if wait_ready:
+            wait_until(self._ready, 30, "Envoy /ready")
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"Envoy exited with {self.proc.returncode}:\n{self.log_text()}")
+        return http_get(self.admin + "/ready", 1)[0] == 200
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stats(self) -> dict:
+        """Envoy's counters and gauges, by name."""
+        status, body = http_get(self.admin + "/stats?format=json", 5)
+        assert status == 200
+        return {s["name"]: s.get("value", 0) for s in json.loads(body)["stats"] if "name" in s}
+
+    def counter(self, name: str) -> int:
+        return int(self.stats().get("wasmcustom.responses_transcoder." + name, 0))
+
+    def stop(self):
+        stop(self.proc)
+
+
+def post(base_url: str, path: str, body: dict = None, headers: dict = None, timeout_s: float = 30):
+    """Posts a JSON body; returns (status, headers dict, raw body bytes)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout_s)
+    try:
+        conn.request("POST", path, body=json.dumps(body or {"model": "any"}),
+                     headers={"content-type": "application/json", **(headers or {})})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    server = Upstream()
+    yield server
+    stop(server.proc)
+
+
+@pytest.fixture(scope="session")
+def envoy(upstream):
+    proxy = Envoy(upstream)
+    yield proxy
+    proxy.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With RT_NO_SKIPS=1 (CI sets it), a run that skipped or collected nothing fails."""
+    if os.environ.get("RT_NO_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if session.testscollected == 0 or skipped:
+        print(f"\nRT_NO_SKIPS=1: {session.testscollected} collected, {skipped} skipped: failing")
+        session.exitstatus = 1
