@@ -38,8 +38,10 @@ run: wasm venv
 
 lint:
 	cargo fmt --check
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --release --target wasm32-wasip1 --lib -- -D warnings
+	cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 native-test:
 	cargo test --release

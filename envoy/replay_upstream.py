@@ -13,7 +13,11 @@ The stream is sent with chunked transfer encoding, one chunk per event (or small
 `x-replay-split`), flushed as it goes. Request headers shape the delivery and inject faults:
 
   x-replay-delay-ms: N      sleep N ms before each event (default --delay-ms)
-  x-replay-split: N         cut the body into N-byte chunks, splitting inside events
+  x-replay-split: N         cut each event into N-byte chunks, splitting inside events
+  x-replay-chunk: N         send the whole body in N-byte chunks as fast as possible, ignoring
+                            event boundaries (and the delay, hold and reset headers)
+  x-replay-id: ID           record when each event was written (time.monotonic()), for
+                            `GET /_timings/<ID>` (latency measurements)
   x-replay-hold-after: N    after N events, hold the rest until `POST /_release/<token>` ...
   x-replay-release: TOKEN   ... with this token (bounded: released anyway after 30 s)
   x-replay-status: CODE     answer CODE with an OpenAI-style JSON error body instead of a stream
@@ -21,8 +25,8 @@ The stream is sent with chunked transfer encoding, one chunk per event (or small
   x-replay-json: 1          answer 200 with the stream's final response as application/json
   x-replay-reset-after: N   after N events, reset the TCP connection (no terminating chunk)
 
-`GET /_last_request` returns the method, path and headers of the last proxied request as JSON (the
-tests use it to see what the filter sent upstream).
+`GET /_last_request` returns the method, path and headers of the last request as JSON (the tests use
+it to see what the filter sent upstream).
 
 With --proxy-base-url URL and OPENAI_API_KEY set, requests are instead forwarded to URL's
 `/v1/responses` (the body turned into a minimal Responses request: model, input, stream) and the
@@ -170,6 +174,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_last_request":
             self._send_json(200, self.server.last_request)
             return
+        if self.path.startswith("/_timings/"):
+            self._send_json(200, self.server.timings.get(self.path[len("/_timings/"):], []))
+            return
         if self.path == "/_health":
             self._send_json(200, {"ok": True})
             return
@@ -263,6 +270,18 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
 
+        burst = int(h.get("x-replay-chunk") or 0)
+        if burst:
+            for i in range(0, len(stream), burst):
+                self._chunk(stream[i:i + burst])
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            return
+        timings = None
+        if h.get("x-replay-id"):
+            timings = self.server.timings.setdefault(h["x-replay-id"], [])
+            while len(self.server.timings) > 10000:
+                self.server.timings.pop(next(iter(self.server.timings)))
         events = [gzip.compress(stream)] if compress else split_events(stream)
         for n, event in enumerate(events):
             if n == reset_after:
@@ -273,6 +292,8 @@ class Handler(BaseHTTPRequestHandler):
             if delay_s:
                 time.sleep(delay_s)
             pieces = [event[i:i + split] for i in range(0, len(event), split)] if split else [event]
+            if timings is not None:
+                timings.append(time.monotonic())
             for piece in pieces:
                 self._chunk(piece)
         if reset_after >= len(events):
@@ -387,6 +408,7 @@ def main(argv=None) -> int:
     server.options = options
     server.releases = Releases()
     server.last_request = {}
+    server.timings = {}
     mode = f"proxy to {options.proxy_base_url}" if options.proxy_base_url else "replay"
     print(f"replay upstream ({mode}) on http://{options.host}:{options.port}", flush=True)
     try:

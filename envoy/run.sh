@@ -34,8 +34,8 @@ curl -sf http://127.0.0.1:9901/ready >/dev/null || { echo "Envoy did not become 
 if [ "$DEMO" = 1 ]; then
     echo "== curl: POST $LISTEN/v1/chat/completions (raw Chat Completions SSE)"
     curl -sN "$LISTEN/v1/chat/completions" -H 'content-type: application/json' \
-        -d '{"model":"any","messages":[{"role":"user","content":"hi"}],"stream":true}' | head -c 1200
-    echo "..."
+        -d '{"model":"any","messages":[{"role":"user","content":"hi"}],"stream":true}' \
+        | grep -v '^$' | cut -c1-220
     echo
     echo "== openai SDK: chat.completions.create(stream=True)"
     "$PYTHON" - <<'PY'

@@ -91,7 +91,7 @@ impl Framer {
             }
             let Some(end) = input.iter().position(|&b| b == b'\n' || b == b'\r') else {
                 self.line.extend_from_slice(input);
-                return self.check_cap();
+                return self.check_cap(0);
             };
             let (body, rest) = input.split_at_checked(end).unwrap_or((input, &[]));
             // `rest` starts with the terminator found above.
@@ -104,10 +104,14 @@ impl Framer {
                 _ => 1,
             };
             input = rest.get(terminator_len..).unwrap_or(&[]);
+            // The cap counts each complete line whether or not it was held across chunks, so
+            // that the outcome never depends on where the input was cut.
             if self.line.is_empty() {
+                self.check_cap(body.len())?;
                 self.take_line(body, on_event)?;
             } else {
                 self.line.extend_from_slice(body);
+                self.check_cap(0)?;
                 let line = std::mem::take(&mut self.line);
                 let result = self.take_line(&line, on_event);
                 self.line = line;
@@ -185,15 +189,17 @@ impl Framer {
                 if name == b"data" {
                     self.data.extend_from_slice(value);
                     self.data.push(b'\n');
-                    self.check_cap()?;
+                    self.check_cap(0)?;
                 }
                 Ok(())
             }
         }
     }
 
-    fn check_cap(&mut self) -> Result<(), FrameError> {
-        if self.held_bytes() > self.max_event_bytes {
+    /// Fails the stream when the held bytes plus `line_len` bytes of a line not held exceed the
+    /// cap.
+    fn check_cap(&mut self, line_len: usize) -> Result<(), FrameError> {
+        if self.held_bytes().saturating_add(line_len) > self.max_event_bytes {
             self.failed = true;
             self.line = Vec::new();
             self.data = Vec::new();
@@ -341,6 +347,22 @@ mod tests {
                 break;
             }
             assert!(framer.held_bytes() <= 50);
+        }
+    }
+
+    #[test]
+    fn an_overlong_line_fails_whether_or_not_it_was_split() {
+        // Found by tests/properties.rs: a long non-`data` line arriving whole used to pass while
+        // the same line arriving in pieces hit the cap.
+        let input = format!("{}\nevent: x\n", "x".repeat(40));
+        for piece in [1, 7, input.len()] {
+            let (events, result) = frame_in_pieces(input.as_bytes(), piece, 16);
+            assert!(events.is_empty());
+            assert_eq!(
+                result,
+                Err(FrameError::EventTooLarge { limit: 16 }),
+                "piece {piece}"
+            );
         }
     }
 

@@ -2,27 +2,41 @@
 //! benchmarks.
 //!
 //! ```text
-//! transcode --to chat|interactions [--split N] [FILE]
+//! transcode --to chat|interactions [--split N] [--repeat R] [FILE]
 //! ```
 //!
 //! Reads FILE (or stdin), feeds it to the same core the filter uses in N-byte chunks (default:
-//! all at once) and writes the translated stream to stdout. Exits 0 when the stream was
-//! translated, in-band errors included; 2 on bad arguments; 1 on I/O errors.
+//! all at once) and writes the translated stream to stdout. With `--repeat R` the translation is
+//! done R times (output written once) and the time per pass is reported on stderr, for
+//! benchmarks that must not count process start-up. Exits 0 when the stream was translated,
+//! in-band errors included; 2 on bad arguments; 1 on I/O errors.
 
 use responses_transcoder::{Dialect, StreamOptions, Transcoder};
 use std::io::{Read, Write};
 use std::process::ExitCode;
+use std::time::Instant;
 
-const USAGE: &str = "usage: transcode --to chat|interactions [--split N] [FILE]";
+const USAGE: &str = "usage: transcode --to chat|interactions [--split N] [--repeat R] [FILE]";
 
 struct Args {
     dialect: Dialect,
     split: Option<usize>,
+    repeat: Option<usize>,
     file: Option<String>,
 }
 
+/// Parses a positive count given to `flag`.
+fn count(flag: &str, value: Option<String>) -> Result<usize, String> {
+    let value = value.ok_or_else(|| format!("{flag} needs a positive integer"))?;
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{flag}: expected a positive integer, got {value:?}"))
+}
+
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let (mut dialect, mut split, mut file) = (None, None, None);
+    let (mut dialect, mut split, mut repeat, mut file) = (None, None, None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--to" => {
@@ -36,13 +50,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     }
                 };
             }
-            "--split" => {
-                let n = args.next().ok_or("--split needs a byte count")?;
-                split =
-                    Some(n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        format!("--split: expected a positive integer, got {n:?}")
-                    })?);
-            }
+            "--split" => split = Some(count("--split", args.next())?),
+            "--repeat" => repeat = Some(count("--repeat", args.next())?),
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') && flag != "-" => {
                 return Err(format!("unknown option {flag:?}"))
@@ -58,6 +67,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args {
         dialect,
         split,
+        repeat,
         file,
     })
 }
@@ -87,18 +97,35 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let Some(mut transcoder) = Transcoder::new(args.dialect, StreamOptions::default()) else {
-        eprintln!(
-            "transcode: dialect {} is not available",
-            args.dialect.name()
-        );
-        return ExitCode::from(2);
-    };
+    let split = args.split.unwrap_or(input.len()).max(1);
+    let passes = args.repeat.unwrap_or(1);
     let mut out = Vec::new();
-    for chunk in input.chunks(args.split.unwrap_or(input.len()).max(1)) {
-        transcoder.feed(chunk, &mut out);
+    let mut events = 0;
+    let start = Instant::now();
+    for _ in 0..passes {
+        out.clear();
+        let Some(mut transcoder) = Transcoder::new(args.dialect, StreamOptions::default()) else {
+            eprintln!(
+                "transcode: dialect {} does not transcode",
+                args.dialect.name()
+            );
+            return ExitCode::from(2);
+        };
+        for chunk in input.chunks(split) {
+            transcoder.feed(chunk, &mut out);
+        }
+        transcoder.finish(&mut out);
+        events = transcoder.stats().events_in;
     }
-    transcoder.finish(&mut out);
+    if args.repeat.is_some() {
+        let secs = start.elapsed().as_secs_f64() / passes as f64;
+        eprintln!(
+            "transcode: {passes} passes, {} bytes in, {events} events, {secs:.9} s/pass, {:.1} MB/s, {:.0} events/s",
+            input.len(),
+            input.len() as f64 / secs / 1e6,
+            events as f64 / secs
+        );
+    }
     if let Err(err) = std::io::stdout().lock().write_all(&out) {
         eprintln!("transcode: cannot write output: {err}");
         return ExitCode::from(1);

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the corpus, chunked feeding, SSE frame splitting.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod invariants;
+
 use responses_transcoder::{Dialect, StreamOptions, Transcoder};
 use serde_json::Value;
 use std::path::PathBuf;

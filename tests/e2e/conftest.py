@@ -94,37 +94,45 @@ def transcode(path: Path, dialect: str, split: int = 0) -> bytes:
 class Upstream:
     """The replay upstream (envoy/replay_upstream.py) as a child process."""
 
-    def __init__(self):
+    def __init__(self, extra_dirs=()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        dirs = [str(d) for d in (STREAMS, CORPUS, *extra_dirs)]
         self.proc = subprocess.Popen(
             [sys.executable, str(REPLAY), "--port", str(self.port),
-             "--dir", str(STREAMS), "--dir", str(CORPUS)],
+             *[arg for d in dirs for arg in ("--dir", d)]],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_until(lambda: http_get(self.url + "/_health")[0] == 200, 15, "the replay upstream")
 
     def release(self, token: str):
         req = urllib.request.Request(self.url + "/_release/" + token, data=b"", method="POST")
-        with urllib.request.urlopen(req, timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=30) as r:
             assert r.status == 200
 
     def last_request(self) -> dict:
         return json.loads(http_get(self.url + "/_last_request")[1])
 
 
-def render_config(listen: int, admin: int, upstream: int, plugin_config: str) -> str:
-    """envoy/envoy.yaml with the test's ports, the absolute .wasm path and a plugin configuration."""
+def render_config(listen: int, admin: int, upstream: int, plugin_config: str,
+                  with_filter: bool = True) -> str:
+    """envoy/envoy.yaml with the test's ports, the absolute .wasm path and a plugin configuration
+    (or, for baselines, without the filter)."""
     text = ENVOY_YAML.read_text()
     replacements = [
         (r"port_value: 10000\b", f"port_value: {listen}"),
         (r"port_value: 9901\b", f"port_value: {admin}"),
         (r"port_value: 8080\b", f"port_value: {upstream}"),
-        (r"filename: \S+\.wasm", f"filename: {WASM}"),
-        (r"(value: \|\n\s+)\{\}", lambda m: m.group(1) + plugin_config),
     ]
+    if with_filter:
+        replacements += [
+            (r"filename: \S+\.wasm", f"filename: {WASM}"),
+            (r"(value: \|\n\s+)\{\}", lambda m: m.group(1) + plugin_config),
+        ]
+    else:
+        replacements.append((r"( +)- name: envoy\.filters\.http\.wasm\n.*?(?=\1- name: )", ""))
     for pattern, repl in replacements:
-        text, n = re.subn(pattern, repl, text)
+        text, n = re.subn(pattern, repl, text, flags=re.S)
         assert n == 1, f"envoy/envoy.yaml: expected one match for {pattern!r}, found {n}"
     return text
 
@@ -133,14 +141,15 @@ class Envoy:
     """A real Envoy (one worker by default) running the built .wasm in front of `upstream`."""
 
     def __init__(self, upstream: Upstream, plugin_config: str = "{}", concurrency: int = 1,
-                 wait_ready: bool = True):
+                 wait_ready: bool = True, with_filter: bool = True):
         assert WASM.is_file(), f"{WASM} missing: run `make wasm` first"
         self.dir = Path(tempfile.mkdtemp(prefix="rt-envoy-"))
         self.port, self.admin_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
         config = self.dir / "envoy.yaml"
-        config.write_text(render_config(self.port, self.admin_port, upstream.port, plugin_config))
+        config.write_text(render_config(self.port, self.admin_port, upstream.port, plugin_config,
+                                        with_filter))
         self.log = self.dir / "envoy.log"
         self.proc = subprocess.Popen(
             envoy_command() + ["-c", str(config), "--concurrency", str(concurrency),

@@ -1,0 +1,197 @@
+"""The filter inside a real Envoy (`--concurrency 1`), against Envoy without it, in one run.
+
+1. **CPU per MB**: the replay upstream sends a large stream as fast as it can (64 KiB chunks); the
+   Envoy process's CPU seconds (user + system, /proc) per upstream MB, for (a) no filter, (b) the
+   filter passing through, (c) Chat, (d) Interactions. Ratios are against (a), and (c) and (d)
+   also against (b).
+2. **Added latency per event**: the upstream writes an event every 5 ms (20 ms at 100 streams) and records when
+   (`x-replay-id`); the client records when the matching output arrives (both on this machine's
+   monotonic clock). p50 / p99 at 1 and 100 concurrent streams, no filter vs Chat.
+3. **Memory per open stream**: Envoy's RSS with 1,000 streams held open mid-answer, minus its RSS
+   idle, divided by 1,000; no filter vs Chat.
+4. The .wasm size.
+
+Run from the repository root with the test venv (`make bench` does):
+`.venv/bin/python bench/envoy_bench.py`. Uses the end-to-end harness (tests/e2e/conftest.py).
+"""
+
+import asyncio
+import json
+import os
+import pathlib
+import statistics
+import sys
+import time
+import urllib.request
+import uuid
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from conftest import WASM, Envoy, Upstream, stop  # noqa: E402
+from synthetic import synthetic_50k  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+ROUTES = {"passthrough": "/v1/responses", "chat": "/v1/chat/completions",
+          "interactions": "/v1beta/interactions"}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_kib(pid: int) -> int:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def request(port: int, path: str, headers: dict, on_line=None) -> int:
+    """One POST over a raw connection; returns the bytes received. `on_line` sees each line."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    writer.write(f"POST {path} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n"
+                 f"content-type: application/json\r\n{head}content-length: 2\r\n\r\n{{}}".encode())
+    await writer.drain()
+    received = 0
+    while True:
+        if on_line is None:
+            data = await asyncio.wait_for(reader.read(1 << 20), timeout=120)
+        else:
+            data = await asyncio.wait_for(reader.readline(), timeout=120)
+            on_line(data, time.monotonic())
+        if not data:
+            break
+        received += len(data)
+    writer.close()
+    return received
+
+
+def cpu_per_mb(upstream: Upstream, body_bytes: int, rounds: int) -> dict:
+    results = {}
+    for name, with_filter, route in (("no filter", False, ROUTES["chat"]),
+                                     ("filter, passthrough", True, ROUTES["passthrough"]),
+                                     ("filter, chat", True, ROUTES["chat"]),
+                                     ("filter, interactions", True, ROUTES["interactions"])):
+        envoy = Envoy(upstream, with_filter=with_filter)
+        try:
+            headers = {"x-replay-file": "bench_synthetic_50k", "x-replay-chunk": "65536"}
+            asyncio.run(request(envoy.port, route, headers))  # warm-up
+            before, start = cpu_seconds(envoy.proc.pid), time.monotonic()
+            for _ in range(rounds):
+                asyncio.run(request(envoy.port, route, headers))
+            cpu = cpu_seconds(envoy.proc.pid) - before
+            wall = time.monotonic() - start
+        finally:
+            envoy.stop()
+        mb = body_bytes * rounds / 1e6
+        results[name] = (cpu / mb, mb / wall)
+    return results
+
+
+def latencies(upstream: Upstream, with_filter: bool, streams: int, delay_ms: int) -> list:
+    envoy = Envoy(upstream, with_filter=with_filter)
+    try:
+        async def one(rid: str) -> list:
+            received = []
+
+            def on_line(line: bytes, at: float):
+                # One upstream text delta becomes one Chat chunk with content (or, with no
+                # filter, is the delta event itself).
+                if (b'"content":"w' in line) or (b'"delta":"w' in line):
+                    received.append(at)
+
+            await request(envoy.port, ROUTES["chat"],
+                          {"x-replay-file": "long", "x-replay-delay-ms": str(delay_ms),
+                           "x-replay-id": rid},
+                          on_line)
+            return received
+
+        async def run(rids):
+            return await asyncio.gather(*(one(rid) for rid in rids))
+
+        rids = [uuid.uuid4().hex for _ in range(streams)]
+        samples = []
+        for rid, received in zip(rids, asyncio.run(run(rids))):
+            with urllib.request.urlopen(f"{upstream.url}/_timings/{rid}", timeout=30) as r:
+                sent = json.loads(r.read())
+            deltas = sent[4:4 + len(received)]  # events 0-3 precede the first text delta
+            samples += [(got - at) * 1e3 for got, at in zip(received, deltas)]
+        return samples
+    finally:
+        envoy.stop()
+
+
+def memory_per_stream(upstream: Upstream, with_filter: bool, streams: int) -> float:
+    envoy = Envoy(upstream, with_filter=with_filter)
+    token = uuid.uuid4().hex
+    try:
+        async def run():
+            await request(envoy.port, ROUTES["chat"], {"x-replay-file": "long"})  # warm-up
+            idle = rss_kib(envoy.proc.pid)
+            tasks = [asyncio.create_task(request(
+                envoy.port, ROUTES["chat"],
+                {"x-replay-file": "long", "x-replay-hold-after": "20", "x-replay-release": token}))
+                for _ in range(streams)]
+            deadline = time.monotonic() + 60
+            while (envoy.stats().get("http.transcoder.downstream_rq_active", 0) < streams
+                   and time.monotonic() < deadline):
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.0)
+            loaded = rss_kib(envoy.proc.pid)
+            upstream.release(token)
+            await asyncio.gather(*tasks)
+            return (loaded - idle) / streams
+
+        return asyncio.run(run())
+    finally:
+        envoy.stop()
+
+
+def main() -> int:
+    if not WASM.is_file():
+        sys.exit(f"{WASM} missing: run `make wasm`")
+    body = synthetic_50k()
+    tmp = REPO / "target" / "bench-streams"
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "bench_synthetic_50k.sse").write_bytes(body)
+    upstream = Upstream(extra_dirs=[tmp])
+    try:
+        print(f"module: {WASM.stat().st_size} bytes ({WASM.relative_to(REPO)})")
+
+        rounds = 10
+        cpu = cpu_per_mb(upstream, len(body), rounds)
+        base = cpu["no filter"][0]
+        passthrough = cpu["filter, passthrough"][0]
+        print(f"\n### Envoy CPU per upstream MB, one worker ({rounds} × {len(body) / 1e6:.1f} MB, "
+              "64 KiB upstream chunks)\n")
+        print("| configuration | CPU ms / MB | ÷ no filter | ÷ passthrough | client MB/s |")
+        print("|---|---:|---:|---:|---:|")
+        for name, (per_mb, rate) in cpu.items():
+            print(f"| {name} | {per_mb * 1e3:.2f} | {per_mb / base:.2f}× | "
+                  f"{per_mb / passthrough:.2f}× | {rate:.0f} |")
+
+        print("\n### Latency, upstream write → client read, per text delta (ms)\n")
+        print("| streams | configuration | p50 | p99 | samples |")
+        print("|---:|---|---:|---:|---:|")
+        for streams, delay_ms in ((1, 5), (100, 20)):
+            for name, with_filter in (("no filter", False), ("filter, chat", True)):
+                ms = sorted(latencies(upstream, with_filter, streams, delay_ms))
+                p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+                print(f"| {streams} | {name} | {statistics.median(ms):.3f} | {p99:.3f} | {len(ms)} |")
+
+        print("\n### Envoy RSS per open stream (1,000 streams held mid-answer)\n")
+        print("| configuration | KiB per stream |")
+        print("|---|---:|")
+        for name, with_filter in (("no filter", False), ("filter, chat", True)):
+            print(f"| {name} | {memory_per_stream(upstream, with_filter, 1000):.1f} |")
+    finally:
+        stop(upstream.proc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Responses → Chat, offline, on one core: LiteLLM's own bridge against `transcode`, same inputs.
+
+Runs in the bench-only venv (`bench/litellm_baseline.sh` creates it). For each input set (a
+synthetic stream of 50,000 text deltas, and the whole corpus when `../shared/corpus` exists):
+
+* **python floor** — split the SSE lines and `json.loads` each `data:` payload: the least any
+  Python bridge does;
+* **litellm** — every line through `OpenAiResponsesToChatCompletionStreamIterator` (a fresh iterator
+  per stream, as LiteLLM makes one per response): its `_handle_string_chunk` (JSON parsing + the
+  Responses→Chat `chunk_parser`), then the chunk serialised as LiteLLM's proxy does
+  (`model_dump_json(exclude_none=True)`);
+* **transcode** — `target/release/transcode --to chat --repeat R FILE`, which reports the time per
+  pass of the same core the filter runs, without process start-up.
+
+Each is the best of several passes. Prints a markdown table with events/s, MB/s and the ratio.
+"""
+
+import argparse
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from synthetic import synthetic_50k
+from litellm.completion_extras.litellm_responses_transformation.transformation import (
+    OpenAiResponsesToChatCompletionStreamIterator,
+)
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+TRANSCODE = REPO / "target" / "release" / "transcode"
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def data_lines(raw: bytes) -> list:
+    return [line for line in raw.decode("utf-8", "replace").replace("\r\n", "\n").split("\n")
+            if line.startswith("data:")]
+
+
+def best(fn, passes: int) -> float:
+    times = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def python_floor(streams: list):
+    for lines in streams:
+        for line in lines:
+            payload = line[5:].strip()
+            if payload != "[DONE]":
+                try:
+                    json.loads(payload)
+                except ValueError:
+                    pass
+
+
+def litellm_bridge(streams: list) -> int:
+    errors = 0
+    for lines in streams:
+        iterator = OpenAiResponsesToChatCompletionStreamIterator(
+            streaming_response=iter(()), sync_stream=True)
+        for line in lines:
+            if line[5:].strip() == "[DONE]":
+                continue
+            try:
+                chunk = iterator._handle_string_chunk(line)
+                if hasattr(chunk, "model_dump_json"):
+                    chunk.model_dump_json(exclude_none=True)
+            except Exception:  # LiteLLM rejects some real events; counted, not fatal
+                errors += 1
+    return errors
+
+
+def transcode_seconds(files: list, repeat: int) -> float:
+    """Sum over files of transcode's own best time per pass (reported on stderr)."""
+    total = 0.0
+    for path in files:
+        runs = []
+        for _ in range(3):
+            done = subprocess.run([str(TRANSCODE), "--to", "chat", "--repeat", str(repeat), str(path)],
+                                  capture_output=True, check=True, timeout=300)
+            runs.append(float(re.search(rb"([0-9.]+) s/pass", done.stderr).group(1)))
+        total += min(runs)
+    return total
+
+
+def measure(name: str, files: list, passes: int, repeat: int) -> list:
+    raws = [p.read_bytes() for p in files]
+    streams = [data_lines(r) for r in raws]
+    events = sum(len(s) for s in streams)
+    size = sum(len(r) for r in raws)
+    errors = litellm_bridge(streams)
+    rows = [
+        ("python floor (SSE split + json.loads)", best(lambda: python_floor(streams), passes)),
+        ("litellm OpenAiResponsesToChatCompletionStreamIterator", best(lambda: litellm_bridge(streams), passes)),
+        ("responses-transcoder (transcode --repeat)", transcode_seconds(files, repeat)),
+    ]
+    ours = rows[-1][1]
+    print(f"\n### {name}: {len(files)} stream(s), {size / 1e6:.2f} MB, {events} events"
+          f"{f', {errors} events LiteLLM raised on' if errors else ''}\n")
+    print("| implementation | seconds | events/s | MB/s | ours is faster by |")
+    print("|---|---:|---:|---:|---:|")
+    for label, secs in rows:
+        print(f"| {label} | {secs:.4f} | {events / secs:,.0f} | {size / secs / 1e6:.1f} | "
+              f"{secs / ours:,.1f}× |")
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--passes", type=int, default=3)
+    args = parser.parse_args()
+    if not TRANSCODE.is_file():
+        sys.exit(f"{TRANSCODE} missing: run `cargo build --release --bin transcode`")
+    with tempfile.TemporaryDirectory() as tmp:
+        synthetic = pathlib.Path(tmp) / "synthetic_50k.sse"
+        synthetic.write_bytes(synthetic_50k())
+        measure("synthetic 50k text deltas", [synthetic], args.passes, repeat=20)
+    if CORPUS.is_dir():
+        measure("corpus", sorted(CORPUS.glob("*.sse")), args.passes, repeat=50)
+    else:
+        print(f"\nSKIPPED corpus: {CORPUS} absent")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

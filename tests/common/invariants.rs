@@ -1,0 +1,189 @@
+//! Invariants every translated stream must meet, whatever the input: shared by the property tests
+//! (`tests/properties.rs`) and the fuzz targets (`fuzz/`). Each check returns `Err` with what broke.
+
+use responses_transcoder::{Dialect, StreamOptions, Transcoder};
+use serde_json::Value;
+
+/// Slack allowed above `max_event_bytes` for what the framer holds between chunks: the partial
+/// line being read plus one separator byte.
+pub const HELD_SLACK: usize = 8;
+
+/// Transcodes `input` cut at the given chunk lengths (cycled; lengths of 0 count as 1), checking
+/// after every chunk that the held-back state stays within the cap. Returns the output.
+pub fn run(
+    dialect: Dialect,
+    options: StreamOptions,
+    input: &[u8],
+    chunks: &[usize],
+) -> Result<Vec<u8>, String> {
+    let mut transcoder = Transcoder::new(dialect, options).ok_or("dialect does not transcode")?;
+    let mut out = Vec::new();
+    let mut rest = input;
+    let mut lengths = chunks.iter().cycle();
+    while !rest.is_empty() {
+        let n = lengths
+            .next()
+            .copied()
+            .unwrap_or(rest.len())
+            .clamp(1, rest.len());
+        let (chunk, tail) = rest.split_at(n);
+        transcoder.feed(chunk, &mut out);
+        let held = transcoder.held_bytes();
+        if held > options.max_event_bytes + HELD_SLACK {
+            return Err(format!(
+                "held {held} bytes with a cap of {}",
+                options.max_event_bytes
+            ));
+        }
+        rest = tail;
+    }
+    transcoder.finish(&mut out);
+    if !transcoder.is_finished() {
+        return Err("finish() left the stream without a terminal".into());
+    }
+    Ok(out)
+}
+
+/// Checks `input` in both dialects: the output is the same whole and in `chunks`, and well formed.
+pub fn check_all(options: StreamOptions, input: &[u8], chunks: &[usize]) -> Result<(), String> {
+    for dialect in [Dialect::Chat, Dialect::Interactions] {
+        let whole = run(dialect, options, input, &[usize::MAX])?;
+        let split = run(dialect, options, input, chunks)?;
+        if whole != split {
+            return Err(format!(
+                "{dialect:?}: output differs between whole input and chunks {chunks:?}"
+            ));
+        }
+        check_output(dialect, &whole).map_err(|e| format!("{dialect:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Checks one dialect's output for well-formedness and exactly one terminal.
+pub fn check_output(dialect: Dialect, out: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(out).map_err(|e| format!("output is not UTF-8: {e}"))?;
+    let body = text
+        .strip_suffix("\n\n")
+        .ok_or("output does not end with a blank line")?;
+    let blocks: Vec<&str> = body.split("\n\n").collect();
+    match dialect {
+        Dialect::Chat => check_chat(&blocks),
+        Dialect::Interactions => check_interactions(&blocks),
+        Dialect::Passthrough => Err("passthrough has no output format".into()),
+    }
+}
+
+fn parse(data: &str) -> Result<Value, String> {
+    serde_json::from_str(data).map_err(|e| format!("not JSON ({e}): {data}"))
+}
+
+fn check_chat(blocks: &[&str]) -> Result<(), String> {
+    let (last, events) = blocks.split_last().ok_or("empty output")?;
+    if *last != "data: [DONE]" {
+        return Err(format!("last event is not [DONE]: {last}"));
+    }
+    let (mut terminals, mut id, mut next_tool_index) = (0, None::<String>, 0u64);
+    for block in events {
+        let data = block
+            .strip_prefix("data: ")
+            .filter(|d| !d.contains('\n'))
+            .ok_or_else(|| format!("not a single data line: {block}"))?;
+        let value = parse(data)?;
+        if terminals > 0 && !matches!(value["choices"].as_array(), Some(c) if c.is_empty()) {
+            return Err(format!("output after the terminal: {data}"));
+        }
+        if value.get("error").is_some() {
+            if value["error"]["message"].as_str().is_none() {
+                return Err(format!("error frame without message: {data}"));
+            }
+            terminals += 1;
+            continue;
+        }
+        if value["object"] != "chat.completion.chunk" {
+            return Err(format!("not a chunk: {data}"));
+        }
+        let chunk_id = value["id"].as_str().ok_or("chunk without id")?.to_string();
+        if *id.get_or_insert_with(|| chunk_id.clone()) != chunk_id {
+            return Err(format!("stream id changed to {chunk_id}"));
+        }
+        for choice in value["choices"].as_array().ok_or("chunk without choices")? {
+            if choice["index"] != 0 {
+                return Err(format!("choice index is not 0: {data}"));
+            }
+            for call in choice["delta"]["tool_calls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let index = call["index"].as_u64().ok_or("tool call without index")?;
+                if index > next_tool_index {
+                    return Err(format!("tool call index {index} skips {next_tool_index}"));
+                }
+                next_tool_index = next_tool_index.max(index + 1);
+            }
+            if !choice["finish_reason"].is_null() {
+                terminals += 1;
+            }
+        }
+    }
+    match terminals {
+        1 => Ok(()),
+        n => Err(format!("{n} terminals (finish_reason or error frame)")),
+    }
+}
+
+fn check_interactions(blocks: &[&str]) -> Result<(), String> {
+    let (last, events) = blocks.split_last().ok_or("empty output")?;
+    if *last != "event: done\ndata: [DONE]" {
+        return Err(format!("last event is not done/[DONE]: {last}"));
+    }
+    let (terminal, steps) = events.split_last().ok_or("no terminal event")?;
+    let (mut open, mut next_index) = (None::<u64>, 0u64);
+    for (n, block) in events.iter().enumerate() {
+        let (event_line, data_line) = block
+            .split_once('\n')
+            .ok_or_else(|| format!("not two lines: {block}"))?;
+        let name = event_line
+            .strip_prefix("event: ")
+            .ok_or_else(|| format!("no event line: {block}"))?;
+        let data = data_line
+            .strip_prefix("data: ")
+            .filter(|d| !d.contains('\n'))
+            .ok_or_else(|| format!("not one data line: {block}"))?;
+        if !data.ends_with(&format!("\"event_type\":\"{name}\"}}")) {
+            return Err(format!("event_type is not last or differs: {block}"));
+        }
+        let value = parse(data)?;
+        let is_terminal = matches!(name, "interaction.completed" | "error");
+        if is_terminal != (n == steps.len()) {
+            return Err(format!("terminal {name} at event {n} of {}", events.len()));
+        }
+        let index = value["index"].as_u64();
+        match name {
+            "step.start" => {
+                if open.is_some() || index != Some(next_index) {
+                    return Err(format!("step.start out of order: {data}"));
+                }
+                open = index;
+                next_index += 1;
+            }
+            "step.delta" | "step.stop" => {
+                if open.is_none() || index != open {
+                    return Err(format!("{name} outside its step: {data}"));
+                }
+                if name == "step.stop" {
+                    open = None;
+                }
+            }
+            "interaction.created"
+            | "interaction.status_update"
+            | "interaction.completed"
+            | "error" => {}
+            other => return Err(format!("unknown event {other}")),
+        }
+    }
+    if open.is_some() {
+        return Err(format!("a step is still open at the terminal: {terminal}"));
+    }
+    Ok(())
+}
