@@ -14,7 +14,7 @@ FUZZ_TARGETS := framer chat interactions structured
 FUZZ_SMOKE_SECONDS ?= 60
 FUZZ_SECONDS ?= 900
 
-.PHONY: all wasm transcode venv run test lint native-test e2e fuzz-smoke fuzz bench clean
+.PHONY: all wasm transcode venv run test lint native-test e2e fuzz-smoke fuzz bench bench-wasm clean
 
 all: wasm transcode
 
@@ -57,11 +57,14 @@ test: lint native-test fuzz-smoke e2e
 fuzz:
 	for t in $(FUZZ_TARGETS); do ./fuzz/run.sh $$t $(FUZZ_SECONDS) || exit 1; done
 
-bench: wasm transcode venv
+bench-wasm:
+	cd bench/copy-filter && cargo build --release --target wasm32-wasip1
+
+bench: wasm transcode venv bench-wasm
 	cargo bench --bench transcode
 	./bench/litellm_baseline.sh
 	ENVOY="$(ENVOY)" $(PY) bench/envoy_bench.py
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .venv-bench fuzz/target fuzz/corpus fuzz/artifacts
+	rm -rf $(VENV) .venv-bench fuzz/target fuzz/corpus fuzz/artifacts bench/copy-filter/target

@@ -89,7 +89,7 @@ impl Framer {
                     continue;
                 }
             }
-            let Some(end) = input.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            let Some(end) = memchr::memchr2(b'\n', b'\r', input) else {
                 self.line.extend_from_slice(input);
                 return self.check_cap(0);
             };
@@ -178,7 +178,7 @@ impl Framer {
             }
             Some((b':', _)) => Ok(()),
             Some(_) => {
-                let (name, value) = match line.iter().position(|&b| b == b':') {
+                let (name, value) = match memchr::memchr(b':', line) {
                     Some(colon) => {
                         let (name, rest) = line.split_at_checked(colon).unwrap_or((line, &[]));
                         let value = rest.get(1..).unwrap_or(&[]);

@@ -389,7 +389,11 @@ impl Stream {
             self.end(&TerminalOutcome::Truncated, out);
             return;
         }
-        let event: Event = match serde_json::from_slice(data) {
+        // Validating the payload once is cheaper than serde_json validating each string.
+        let parsed = std::str::from_utf8(data)
+            .map_err(|err| format!("invalid UTF-8: {err}"))
+            .and_then(|text| serde_json::from_str::<Event>(text).map_err(|err| err.to_string()));
+        let event: Event = match parsed {
             Ok(event) => event,
             Err(err) => {
                 self.stats.invalid_events += 1;

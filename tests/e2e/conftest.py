@@ -115,9 +115,9 @@ class Upstream:
 
 
 def render_config(listen: int, admin: int, upstream: int, plugin_config: str,
-                  with_filter: bool = True) -> str:
+                  with_filter: bool = True, wasm: Path = WASM) -> str:
     """envoy/envoy.yaml with the test's ports, the absolute .wasm path and a plugin configuration
-    (or, for baselines, without the filter)."""
+    (or, for the benchmarks' baselines, without the filter or with another module)."""
     text = ENVOY_YAML.read_text()
     replacements = [
         (r"port_value: 10000\b", f"port_value: {listen}"),
@@ -126,7 +126,7 @@ def render_config(listen: int, admin: int, upstream: int, plugin_config: str,
     ]
     if with_filter:
         replacements += [
-            (r"filename: \S+\.wasm", f"filename: {WASM}"),
+            (r"filename: \S+\.wasm", f"filename: {wasm}"),
             (r"(value: \|\n\s+)\{\}", lambda m: m.group(1) + plugin_config),
         ]
     else:
@@ -141,15 +141,15 @@ class Envoy:
     """A real Envoy (one worker by default) running the built .wasm in front of `upstream`."""
 
     def __init__(self, upstream: Upstream, plugin_config: str = "{}", concurrency: int = 1,
-                 wait_ready: bool = True, with_filter: bool = True):
-        assert WASM.is_file(), f"{WASM} missing: run `make wasm` first"
+                 wait_ready: bool = True, with_filter: bool = True, wasm: Path = WASM):
+        assert wasm.is_file(), f"{wasm} missing: run `make wasm` first"
         self.dir = Path(tempfile.mkdtemp(prefix="rt-envoy-"))
         self.port, self.admin_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
         config = self.dir / "envoy.yaml"
         config.write_text(render_config(self.port, self.admin_port, upstream.port, plugin_config,
-                                        with_filter))
+                                        with_filter, wasm))
         self.log = self.dir / "envoy.log"
         self.proc = subprocess.Popen(
             envoy_command() + ["-c", str(config), "--concurrency", str(concurrency),
