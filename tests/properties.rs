@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::invariants::{check_all, check_output, run};
+use common::invariants::{check_all, check_output, pieces, run};
 use proptest::prelude::*;
 use responses_transcoder::sse::Framer;
 use responses_transcoder::{Dialect, StreamOptions};
@@ -209,13 +209,8 @@ proptest! {
         let frame = |chunks: &[usize]| {
             let mut framer = Framer::new(1 << 20);
             let mut events: Vec<Vec<u8>> = Vec::new();
-            let mut rest = &input[..];
-            let mut lengths = chunks.iter().cycle();
-            while !rest.is_empty() {
-                let n = (*lengths.next().unwrap()).clamp(1, rest.len());
-                let (chunk, tail) = rest.split_at(n);
-                framer.feed(chunk, &mut |e: &[u8]| events.push(e.to_vec())).unwrap();
-                rest = tail;
+            for piece in pieces(&input, chunks) {
+                framer.feed(piece, &mut |e: &[u8]| events.push(e.to_vec())).unwrap();
             }
             framer.finish(&mut |e: &[u8]| events.push(e.to_vec())).unwrap();
             events

@@ -18,16 +18,8 @@ pub fn run(
 ) -> Result<Vec<u8>, String> {
     let mut transcoder = Transcoder::new(dialect, options).ok_or("dialect does not transcode")?;
     let mut out = Vec::new();
-    let mut rest = input;
-    let mut lengths = chunks.iter().cycle();
-    while !rest.is_empty() {
-        let n = lengths
-            .next()
-            .copied()
-            .unwrap_or(rest.len())
-            .clamp(1, rest.len());
-        let (chunk, tail) = rest.split_at(n);
-        transcoder.feed(chunk, &mut out);
+    for piece in pieces(input, chunks) {
+        transcoder.feed(piece, &mut out);
         let held = transcoder.held_bytes();
         if held > options.max_event_bytes + HELD_SLACK {
             return Err(format!(
@@ -35,13 +27,32 @@ pub fn run(
                 options.max_event_bytes
             ));
         }
-        rest = tail;
     }
     transcoder.finish(&mut out);
     if !transcoder.is_finished() {
         return Err("finish() left the stream without a terminal".into());
     }
     Ok(out)
+}
+
+/// `input` cut at the given lengths, cycled (a length of 0 counts as 1; an empty list means
+/// the whole input at once).
+pub fn pieces<'a>(input: &'a [u8], lengths: &'a [usize]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut rest = input;
+    let mut lengths = lengths.iter().cycle();
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = lengths
+            .next()
+            .copied()
+            .unwrap_or(rest.len())
+            .clamp(1, rest.len());
+        let (piece, tail) = rest.split_at(n);
+        rest = tail;
+        Some(piece)
+    })
 }
 
 /// Checks `input` in both dialects: the output is the same whole and in `chunks`, and well formed.
