@@ -199,12 +199,14 @@ impl ChatEncoder {
             }
             TerminalOutcome::Failed { error, response } => {
                 self.usage_chunk(info, response.and_then(|r| r.usage), out);
+                // Only string values are forwarded: the SDKs read each of these as a string.
                 self.error_frame(
                     ErrorFrame {
-                        kind: Raw(error.kind).or("\"server_error\""),
-                        code: Raw(error.code).or("null"),
-                        message: Raw(error.message).or("\"upstream response failed\""),
-                        param: Raw(error.param).or("null"),
+                        kind: json_string(error.kind).unwrap_or("\"server_error\""),
+                        code: json_string(error.code).unwrap_or("null"),
+                        message: json_string(error.message)
+                            .unwrap_or("\"upstream response failed\""),
+                        param: json_string(error.param).unwrap_or("null"),
                     },
                     out,
                 );
@@ -550,18 +552,6 @@ impl ChatEncoder {
         push_raw(out, frame.param);
         out.extend_from_slice(b"}}\n\n");
         self.frames += 1;
-    }
-}
-
-/// A raw JSON value that may be absent.
-struct Raw<'a>(Option<&'a RawValue>);
-
-impl<'a> Raw<'a> {
-    fn or(self, default: &'a str) -> &'a str {
-        self.0
-            .map(RawValue::get)
-            .filter(|v| *v != "null")
-            .unwrap_or(default)
     }
 }
 

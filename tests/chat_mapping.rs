@@ -496,6 +496,18 @@ fn error_events_of_both_shapes_become_error_frames() {
 }
 
 #[test]
+fn error_fields_that_are_not_strings_are_not_forwarded() {
+    // Found by the `chat` fuzz target: an object as `message` reached the client, whose SDK
+    // reads the message as a string.
+    let odd = r#"{"type":"error","code":{"n":1},"message":{"type":"x"},"param":7}"#;
+    let error = error_frame(&run(&[CREATED, odd])).unwrap();
+    assert_eq!(
+        error,
+        json!({"message":"upstream response failed","type":"server_error","code":null,"param":null})
+    );
+}
+
+#[test]
 fn cancelled_becomes_a_cancelled_error_frame() {
     let out = run(&[
         CREATED,
