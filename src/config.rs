@@ -1,7 +1,10 @@
 //! Plugin configuration: the JSON given in Envoy's `configuration` field, its defaults, its
 //! validation (every message names the field at fault) and the per-request dialect selection.
 
-use serde_json::{Map, Value};
+use crate::json::Fields;
+use crate::request::RequestOptions;
+use crate::{chat, interactions};
+use serde_json::value::RawValue;
 
 /// The output dialect of one response stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +100,33 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
 /// Largest accepted `max_event_bytes`: 64 MiB.
 const MAX_MAX_EVENT_BYTES: usize = 64 << 20;
 
+/// Which Chat streams carry usage, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatUsage {
+    /// As the request asked: a usage chunk when the client sent
+    /// `stream_options.include_usage: true` (as OpenAI does), none otherwise.
+    AsRequested,
+    /// Always, in the given place.
+    Always(UsagePlacement),
+}
+
+impl ChatUsage {
+    /// Where the usage of one stream goes; `include_usage` is what the request asked, `None` when
+    /// the filter did not read the request (it was not translated).
+    pub fn placement(self, include_usage: Option<bool>) -> UsagePlacement {
+        match self {
+            ChatUsage::AsRequested if include_usage == Some(true) => UsagePlacement::Chunk,
+            ChatUsage::AsRequested => UsagePlacement::Omit,
+            ChatUsage::Always(placement) => placement,
+        }
+    }
+}
+
+/// Default cap on a buffered client request body: 8 MiB.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 8 << 20;
+/// Largest accepted `max_request_bytes`: 64 MiB.
+const MAX_MAX_REQUEST_BYTES: usize = 64 << 20;
+
 /// The whole plugin configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -104,7 +134,19 @@ pub struct Config {
     pub default_dialect: Dialect,
     /// Request header that selects the dialect (lower case).
     pub dialect_header: String,
-    /// Per-stream knobs.
+    /// Whether Chat and Interactions requests are rewritten into Responses requests.
+    pub translate_requests: bool,
+    /// Upstream path of translated requests (`/v1/responses`, or e.g. Azure's
+    /// `/openai/v1/responses`).
+    pub responses_path: String,
+    /// Cap on a client request body buffered for translation, in bytes.
+    pub max_request_bytes: usize,
+    /// Request translation options.
+    pub request: RequestOptions,
+    /// Which Chat streams carry usage.
+    pub chat_usage: ChatUsage,
+    /// Per-stream knobs (their `chat_usage` is resolved per request by
+    /// [`Config::stream_options`]).
     pub stream: StreamOptions,
 }
 
@@ -113,15 +155,24 @@ impl Default for Config {
         Config {
             default_dialect: Dialect::Passthrough,
             dialect_header: "x-transcode-to".to_string(),
+            translate_requests: true,
+            responses_path: "/v1/responses".to_string(),
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            request: RequestOptions::default(),
+            chat_usage: ChatUsage::AsRequested,
             stream: StreamOptions::default(),
         }
     }
 }
 
 /// The configuration keys, in documentation order.
-pub const KEYS: [&str; 7] = [
+pub const KEYS: [&str; 11] = [
     "default_dialect",
     "dialect_header",
+    "translate_requests",
+    "responses_path",
+    "max_request_bytes",
+    "drop_unsupported_fields",
     "max_event_bytes",
     "emit_reasoning",
     "on_truncated",
@@ -137,25 +188,49 @@ impl Config {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(config);
         }
-        let map: Map<String, Value> =
-            serde_json::from_slice(bytes).map_err(|e| format!("config: not a JSON object: {e}"))?;
-        for (key, value) in &map {
+        let fields = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(Fields::parse)
+            .ok_or("config: not a JSON object")?;
+        if let Some(key) = fields.duplicate() {
+            return Err(format!("config: {key:?} is given more than once"));
+        }
+        for (key, value) in &fields.entries {
             config.set(key, value)?;
         }
         Ok(config)
     }
 
-    fn set(&mut self, key: &str, value: &Value) -> Result<(), String> {
-        let bad = |expected: &str| format!("config: {key:?} must be {expected}, got {value}");
-        let choice = |choices: &str| value.as_str().ok_or_else(|| bad(choices));
+    /// The options of one stream: the configured knobs, with Chat usage placed as the request
+    /// asked (`include_usage`: `None` when the request was not read).
+    pub fn stream_options(&self, include_usage: Option<bool>) -> StreamOptions {
+        StreamOptions {
+            chat_usage: self.chat_usage.placement(include_usage),
+            ..self.stream
+        }
+    }
+
+    fn set(&mut self, key: &str, value: &RawValue) -> Result<(), String> {
+        let bad =
+            |expected: &str| format!("config: {key:?} must be {expected}, got {}", value.get());
+        let text = || serde_json::from_str::<String>(value.get()).ok();
+        let choice = |choices: &str| text().ok_or_else(|| bad(choices));
+        let flag = || serde_json::from_str::<bool>(value.get()).map_err(|_| bad("true or false"));
+        let bytes = |max: usize| {
+            serde_json::from_str::<u64>(value.get())
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| bad(&format!("an integer from 1 to {max}")))
+        };
         match key {
             "default_dialect" => {
                 let expected = r#""passthrough", "chat" or "interactions""#;
                 self.default_dialect =
-                    Dialect::parse(choice(expected)?).ok_or_else(|| bad(expected))?;
+                    Dialect::parse(&choice(expected)?).ok_or_else(|| bad(expected))?;
             }
             "dialect_header" => {
-                let name = value.as_str().unwrap_or("");
+                let name = text().unwrap_or_default();
                 let valid = !name.is_empty()
                     && name
                         .bytes()
@@ -165,38 +240,58 @@ impl Config {
                 }
                 self.dialect_header = name.to_ascii_lowercase();
             }
-            "max_event_bytes" => {
-                let expected = format!("an integer from 1 to {MAX_MAX_EVENT_BYTES}");
-                let n = value
-                    .as_u64()
-                    .and_then(|n| usize::try_from(n).ok())
-                    .filter(|n| (1..=MAX_MAX_EVENT_BYTES).contains(n))
-                    .ok_or_else(|| bad(&expected))?;
-                self.stream.max_event_bytes = n;
+            "translate_requests" => self.translate_requests = flag()?,
+            "responses_path" => {
+                let path = text().unwrap_or_default();
+                let valid = path.starts_with('/')
+                    && path
+                        .bytes()
+                        .all(|b| b.is_ascii_graphic() && b != b'#' && b != b'\\');
+                if !valid {
+                    return Err(bad("a path starting with '/' (printable ASCII, no '#')"));
+                }
+                self.responses_path = path;
             }
-            "emit_reasoning" => {
-                self.stream.emit_reasoning = value.as_bool().ok_or_else(|| bad("true or false"))?;
+            "max_request_bytes" => self.max_request_bytes = bytes(MAX_MAX_REQUEST_BYTES)?,
+            "drop_unsupported_fields" => {
+                let known: Vec<&str> = chat::request::UNSUPPORTED_FIELDS
+                    .iter()
+                    .chain(interactions::request::UNSUPPORTED_FIELDS)
+                    .copied()
+                    .collect();
+                let expected = format!("a list of unsupported fields: {}", known.join(", "));
+                let names: Vec<String> =
+                    serde_json::from_str(value.get()).map_err(|_| bad(&expected))?;
+                if let Some(name) = names.iter().find(|n| !known.contains(&n.as_str())) {
+                    return Err(format!(
+                        "config: \"drop_unsupported_fields\": {name:?} is not a field the filter refuses; {expected}"
+                    ));
+                }
+                self.request.drop_unsupported_fields = names;
             }
+            "max_event_bytes" => self.stream.max_event_bytes = bytes(MAX_MAX_EVENT_BYTES)?,
+            "emit_reasoning" => self.stream.emit_reasoning = flag()?,
             "on_truncated" => {
                 let expected = r#""error" or "finish""#;
-                self.stream.on_truncated = match choice(expected)? {
+                self.stream.on_truncated = match choice(expected)?.as_str() {
                     "error" => TruncatedPolicy::Error,
                     "finish" => TruncatedPolicy::Finish,
                     _ => return Err(bad(expected)),
                 };
             }
             "chat_usage" => {
-                let expected = r#""chunk", "finish" or "omit""#;
-                self.stream.chat_usage = match choice(expected)? {
-                    "chunk" => UsagePlacement::Chunk,
-                    "finish" => UsagePlacement::Finish,
-                    "omit" => UsagePlacement::Omit,
+                let expected = r#""request", "chunk", "finish" or "omit""#;
+                self.chat_usage = match choice(expected)?.as_str() {
+                    "request" => ChatUsage::AsRequested,
+                    "chunk" => ChatUsage::Always(UsagePlacement::Chunk),
+                    "finish" => ChatUsage::Always(UsagePlacement::Finish),
+                    "omit" => ChatUsage::Always(UsagePlacement::Omit),
                     _ => return Err(bad(expected)),
                 };
             }
             "invalid_events" => {
                 let expected = r#""skip" or "error""#;
-                self.stream.invalid_events = match choice(expected)? {
+                self.stream.invalid_events = match choice(expected)?.as_str() {
                     "skip" => InvalidEventPolicy::Skip,
                     "error" => InvalidEventPolicy::Error,
                     _ => return Err(bad(expected)),
@@ -249,13 +344,22 @@ mod tests {
     fn every_field_parses() {
         let config = Config::parse(
             br#"{"default_dialect":"chat","dialect_header":"X-Out","max_event_bytes":4096,
-                "emit_reasoning":false,"on_truncated":"finish","chat_usage":"omit","invalid_events":"error"}"#,
+                "emit_reasoning":false,"on_truncated":"finish","chat_usage":"omit","invalid_events":"error",
+                "translate_requests":false,"responses_path":"/openai/v1/responses?api-version=preview",
+                "max_request_bytes":1024,"drop_unsupported_fields":[]}"#,
         )
         .unwrap();
         assert_eq!(config.default_dialect, Dialect::Chat);
         assert_eq!(config.dialect_header, "x-out");
+        assert!(!config.translate_requests);
         assert_eq!(
-            config.stream,
+            config.responses_path,
+            "/openai/v1/responses?api-version=preview"
+        );
+        assert_eq!(config.max_request_bytes, 1024);
+        assert_eq!(config.chat_usage, ChatUsage::Always(UsagePlacement::Omit));
+        assert_eq!(
+            config.stream_options(Some(true)),
             StreamOptions {
                 max_event_bytes: 4096,
                 emit_reasoning: false,
@@ -267,8 +371,44 @@ mod tests {
     }
 
     #[test]
+    fn chat_usage_follows_the_request_by_default() {
+        let config = Config::default();
+        assert_eq!(
+            config.stream_options(Some(true)).chat_usage,
+            UsagePlacement::Chunk
+        );
+        assert_eq!(
+            config.stream_options(Some(false)).chat_usage,
+            UsagePlacement::Omit
+        );
+        assert_eq!(config.stream_options(None).chat_usage, UsagePlacement::Omit);
+        let always = Config::parse(br#"{"chat_usage":"finish"}"#).unwrap();
+        assert_eq!(
+            always.stream_options(Some(false)).chat_usage,
+            UsagePlacement::Finish
+        );
+    }
+
+    #[test]
     fn errors_name_the_field() {
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 11] = [
+            (
+                br#"{"translate_requests":1}"#,
+                "\"translate_requests\" must be true or false",
+            ),
+            (
+                br#"{"responses_path":"v1/responses"}"#,
+                "\"responses_path\" must be a path",
+            ),
+            (
+                br#"{"max_request_bytes":0}"#,
+                "\"max_request_bytes\" must be an integer from 1",
+            ),
+            (
+                br#"{"drop_unsupported_fields":["messages"]}"#,
+                "\"messages\" is not a field the filter refuses",
+            ),
+            (br#"{"chat_usage":"always"}"#, "\"chat_usage\" must be"),
             (
                 br#"{"max_event_byte":1}"#,
                 "unknown field \"max_event_byte\"",

@@ -4,6 +4,7 @@
 
 use crate::config::Dialect;
 use crate::json::{push_raw, push_str, push_u64};
+use crate::request::Rejection;
 use crate::responses::ErrorObject;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -82,10 +83,41 @@ pub fn rewrite(dialect: Dialect, status: u16, body: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The error body answering a refused request, in the client's dialect: OpenAI's
+/// `{"error":{"message","type":"invalid_request_error","param","code"}}` for Chat, Google's
+/// `{"error":{"code":<status>,"message","status":"INVALID_ARGUMENT"}}` for Interactions.
+pub fn rejection(dialect: Dialect, rejection: &Rejection) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rejection.message.len() + 128);
+    match dialect {
+        Dialect::Chat | Dialect::Passthrough => {
+            out.extend_from_slice(b"{\"error\":{\"message\":");
+            push_str(&mut out, &rejection.message);
+            out.extend_from_slice(b",\"type\":\"invalid_request_error\",\"param\":");
+            match &rejection.param {
+                Some(param) => push_str(&mut out, param),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"code\":");
+            push_str(&mut out, rejection.code);
+            out.extend_from_slice(b"}}");
+        }
+        Dialect::Interactions => {
+            out.extend_from_slice(b"{\"error\":{\"code\":");
+            push_u64(&mut out, u64::from(rejection.status));
+            out.extend_from_slice(b",\"message\":");
+            push_str(&mut out, &rejection.message);
+            out.extend_from_slice(b",\"status\":\"");
+            out.extend_from_slice(google_status(rejection.status).as_bytes());
+            out.extend_from_slice(b"\"}}");
+        }
+    }
+    out
+}
+
 /// Google's canonical status name for an HTTP status.
 fn google_status(status: u16) -> &'static str {
     match status {
-        400 => "INVALID_ARGUMENT",
+        400 | 413 => "INVALID_ARGUMENT",
         401 => "UNAUTHENTICATED",
         403 => "PERMISSION_DENIED",
         404 => "NOT_FOUND",
@@ -132,5 +164,23 @@ mod tests {
         assert_eq!(value["error"]["message"], "bad gateway \u{fffd}");
         assert_eq!(value["error"]["type"], "upstream_error");
         assert!(rewrite(Dialect::Passthrough, 502, b"x").is_none());
+    }
+
+    #[test]
+    fn rejections_in_each_dialect() {
+        let refused = Rejection::unsupported("stop", "the Responses API has no stop sequences");
+        let chat: serde_json::Value =
+            serde_json::from_slice(&rejection(Dialect::Chat, &refused)).unwrap();
+        assert_eq!(chat["error"]["param"], "stop");
+        assert_eq!(chat["error"]["code"], "unsupported_parameter");
+        assert_eq!(chat["error"]["type"], "invalid_request_error");
+        let google: serde_json::Value =
+            serde_json::from_slice(&rejection(Dialect::Interactions, &refused)).unwrap();
+        assert_eq!(google["error"]["code"], 400);
+        assert_eq!(google["error"]["status"], "INVALID_ARGUMENT");
+        assert!(google["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'stop'"));
     }
 }

@@ -4,8 +4,9 @@
 
 use crate::config::{Config, Dialect};
 use crate::error_body;
+use crate::outcome::OutcomeKind;
 use crate::resume;
-use crate::transcoder::{OutcomeKind, Stats, Transcoder};
+use crate::transcoder::{Stats, Transcoder};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};

@@ -32,6 +32,8 @@ pub mod config;
 pub mod error_body;
 pub mod interactions;
 pub mod json;
+pub mod outcome;
+pub mod request;
 pub mod responses;
 pub mod resume;
 pub mod sse;

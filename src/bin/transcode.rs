@@ -1,8 +1,9 @@
 //! `transcode`: runs the transcoder offline over a Responses SSE stream, for debugging and
-//! benchmarks.
+//! benchmarks; and checks a plugin configuration before it is deployed.
 //!
 //! ```text
 //! transcode --to chat|interactions [--split N] [--repeat R] [FILE]
+//! transcode --check-config FILE
 //! ```
 //!
 //! Reads FILE (or stdin), feeds it to the same core the filter uses in N-byte chunks (default:
@@ -10,13 +11,26 @@
 //! done R times (output written once) and the time per pass is reported on stderr, for
 //! benchmarks that must not count process start-up. Exits 0 when the stream was translated,
 //! in-band errors included; 2 on bad arguments; 1 on I/O errors.
+//!
+//! `--check-config FILE` (`-` for stdin) parses FILE as the plugin configuration (the JSON of
+//! Envoy's `configuration` field) with `Config::parse`, the function the filter's `on_configure`
+//! runs: prints `ok` and exits 0 when the filter would accept it; prints the error, which names
+//! the field, to stderr and exits 1 when it would refuse it (or FILE cannot be read).
 
-use responses_transcoder::{Dialect, StreamOptions, Transcoder};
+use responses_transcoder::{Config, Dialect, StreamOptions, Transcoder};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: transcode --to chat|interactions [--split N] [--repeat R] [FILE]";
+const USAGE: &str = "usage: transcode --to chat|interactions [--split N] [--repeat R] [FILE]\n       transcode --check-config FILE";
+
+/// What the command line asks for.
+enum Command {
+    /// Translate a stream.
+    Transcode(Args),
+    /// Validate a plugin configuration file (`-` for stdin).
+    CheckConfig(String),
+}
 
 struct Args {
     dialect: Dialect,
@@ -35,8 +49,9 @@ fn count(flag: &str, value: Option<String>) -> Result<usize, String> {
         .ok_or_else(|| format!("{flag}: expected a positive integer, got {value:?}"))
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let (mut dialect, mut split, mut repeat, mut file) = (None, None, None, None);
+    let mut check_config = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--to" => {
@@ -49,6 +64,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                         ))
                     }
                 };
+            }
+            "--check-config" => {
+                check_config = Some(
+                    args.next()
+                        .ok_or("--check-config needs a FILE (- for stdin)")?,
+                );
             }
             "--split" => split = Some(count("--split", args.next())?),
             "--repeat" => repeat = Some(count("--repeat", args.next())?),
@@ -63,18 +84,59 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             }
         }
     }
+    if let Some(path) = check_config {
+        if dialect.is_some() || split.is_some() || repeat.is_some() || file.is_some() {
+            return Err("--check-config takes only its FILE".into());
+        }
+        return Ok(Command::CheckConfig(path));
+    }
     let dialect = dialect.ok_or("--to is required")?;
-    Ok(Args {
+    Ok(Command::Transcode(Args {
         dialect,
         split,
         repeat,
         file,
-    })
+    }))
+}
+
+/// Reads FILE, or stdin for `None` and `-`.
+fn read_input(path: Option<&str>) -> std::io::Result<Vec<u8>> {
+    let mut input = Vec::new();
+    match path {
+        Some(path) if path != "-" => {
+            std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut input))
+        }
+        _ => std::io::stdin().read_to_end(&mut input),
+    }?;
+    Ok(input)
+}
+
+/// `--check-config`: `ok` and 0 when the filter would accept the configuration, else the error
+/// and 1.
+fn check_config(path: &str) -> ExitCode {
+    let input = match read_input(Some(path)) {
+        Ok(input) => input,
+        Err(err) => {
+            eprintln!("transcode: cannot read {path}: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match Config::parse(&input) {
+        Ok(_) => {
+            println!("ok");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("transcode: {path}: {message}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
-        Ok(args) => args,
+        Ok(Command::Transcode(args)) => args,
+        Ok(Command::CheckConfig(path)) => return check_config(&path),
         Err(message) => {
             if !message.is_empty() {
                 eprintln!("transcode: {message}");
@@ -83,20 +145,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut input = Vec::new();
-    let read = match args.file.as_deref() {
-        Some(path) if path != "-" => {
-            std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut input))
+    let input = match read_input(args.file.as_deref()) {
+        Ok(input) => input,
+        Err(err) => {
+            eprintln!(
+                "transcode: cannot read {}: {err}",
+                args.file.as_deref().unwrap_or("stdin")
+            );
+            return ExitCode::from(1);
         }
-        _ => std::io::stdin().read_to_end(&mut input),
     };
-    if let Err(err) = read {
-        eprintln!(
-            "transcode: cannot read {}: {err}",
-            args.file.as_deref().unwrap_or("stdin")
-        );
-        return ExitCode::from(1);
-    }
     let split = args.split.unwrap_or(input.len()).max(1);
     let passes = args.repeat.unwrap_or(1);
     let mut out = Vec::new();

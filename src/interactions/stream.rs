@@ -10,11 +10,11 @@
 
 use crate::config::{StreamOptions, TruncatedPolicy};
 use crate::json::{push_raw, push_str, push_u64};
+use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamError};
 use crate::responses::{
     json_string, non_empty_contents, string_contents, Event, EventKind, Item, Response, Usage,
 };
 use crate::tracking::{PartKey, PartKind, SentParts};
-use crate::transcoder::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamError};
 use serde_json::value::RawValue;
 
 /// The kinds of step this encoder opens.

@@ -9,11 +9,11 @@
 
 use crate::config::{StreamOptions, TruncatedPolicy, UsagePlacement};
 use crate::json::{push_i64, push_raw, push_str, push_u64};
+use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome};
 use crate::responses::{
     json_string, non_empty_contents, string_contents, Event, EventKind, Item, Response, Usage,
 };
 use crate::tracking::{PartKey, PartKind, SentParts, SentText};
-use crate::transcoder::{IncompleteReason, StreamInfo, TerminalOutcome};
 use serde_json::value::RawValue;
 
 /// How many tool calls are remembered for correlating their argument events.
