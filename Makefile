@@ -14,7 +14,7 @@ FUZZ_TARGETS := framer chat interactions structured
 FUZZ_SMOKE_SECONDS ?= 60
 FUZZ_SECONDS ?= 900
 
-.PHONY: all wasm transcode venv run test lint native-test e2e fuzz-smoke fuzz bench bench-wasm clean
+.PHONY: all wasm transcode image venv run test lint native-test e2e fuzz-smoke fuzz bench bench-wasm clean
 
 all: wasm transcode
 
@@ -24,6 +24,10 @@ wasm:
 
 transcode:
 	cargo build --release --bin transcode
+
+# A single-layer OCI image layout of the release .wasm in target/oci (README, "Deploy").
+image: wasm
+	python3 deploy/oci_image.py --wasm $(WASM) --out target/oci
 
 $(VENV)/.stamp: tests/requirements.txt
 	python3 -m venv $(VENV)

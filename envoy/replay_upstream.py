@@ -1,13 +1,27 @@
 #!/usr/bin/env python3
 """Replay upstream: a local Responses API server that serves recorded SSE streams.
 
-Used by `make run` and by the end-to-end tests, so that no API key is needed. Standard library only.
+Used by `make run` and by the end-to-end tests, so that no API key is needed. Standard library only
+(the request validator, tests/e2e/strict_responses.py, uses the openai SDK's types when importable).
+
+It is as strict as the real OpenAI Responses API: only `POST <--responses-path>` (default
+/v1/responses) and `GET <--responses-path>/{id}` exist (other paths: 404 `Invalid URL (POST /x)`),
+and a POST body the real API would refuse gets the real API's 400 (`Unknown parameter: 'messages'`,
+`Missing required parameter: 'model'.`, ...; the rules are in strict_responses.py), with nothing
+streamed. `--lenient` turns both checks off (for demos with odd clients). Without the openai SDK
+(the system python) the check is structural only, and the server says so on stderr at start-up.
 
 Which stream a request gets, first match wins:
   1. the request header `x-replay-file: NAME` (a file in one of the --dir folders, `.sse` optional);
   2. the request JSON's `model`, when a file `<model>.sse` exists in one of the --dir folders;
   3. the file given with --file;
   4. a built-in sample (a short text answer).
+
+How it is answered, as the real API does: a POST whose `stream` is true, or a GET with
+`?stream=true` (a resume), gets the stream as SSE; any other request gets the stream's final
+`Response` object as `application/json` (status 200 whatever the response's status: completed,
+incomplete or failed; a stream that ends with an `error` event gives that error with status 429 for
+rate limits, else 500).
 
 The stream is sent with chunked transfer encoding, one chunk per event (or smaller, see
 `x-replay-split`), flushed as it goes. Request headers shape the delivery and inject faults:
@@ -21,19 +35,22 @@ The stream is sent with chunked transfer encoding, one chunk per event (or small
   x-replay-hold-after: N    after N events, hold the rest until `POST /_release/<token>` ...
   x-replay-release: TOKEN   ... with this token (bounded: released anyway after 30 s)
   x-replay-status: CODE     answer CODE with an OpenAI-style JSON error body instead of a stream
+                            (after the request passed validation)
   x-replay-gzip: 1          send the stream gzip-compressed (content-encoding: gzip)
-  x-replay-json: 1          answer 200 with the stream's final response as application/json
+  x-replay-json: 1          answer with the final response as application/json even when streaming
   x-replay-reset-after: N   after N events, reset the TCP connection (no terminating chunk)
 
-`GET /_last_request` returns the method, path and headers of the last request as JSON (the tests use
-it to see what the filter sent upstream).
+What arrived is recorded: `GET /_last_request` returns the last request's method, path, headers,
+body (the parsed JSON, or the raw text when it is not JSON; null when empty) and the status it got;
+`GET /_requests` the last 200 of them, oldest first; `POST /_requests/clear` forgets them.
 
-With --proxy-base-url URL and OPENAI_API_KEY set, requests are instead forwarded to URL's
-`/v1/responses` (the body turned into a minimal Responses request: model, input, stream) and the
-upstream's stream is relayed as it arrives.
+With --proxy-base-url URL and OPENAI_API_KEY set, each request that passed validation is forwarded
+unchanged to URL's `/v1/responses` (a GET to `/v1/responses/{id}`) and the answer, SSE or JSON, is
+relayed as it arrives.
 """
 
 import argparse
+import collections
 import gzip
 import json
 import os
@@ -44,8 +61,12 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests" / "e2e"))
+import strict_responses  # noqa: E402  (stdlib at import; uses the openai SDK when importable)
 
 SAMPLE_TEXT = [
     "Hello",
@@ -129,18 +150,71 @@ def split_events(body: bytes) -> list:
     return events
 
 
+def event_payloads(body: bytes):
+    """The JSON object of each event (its `data:` lines joined with LF), in order; `[DONE]` and
+    invalid JSON are skipped."""
+    for block in split_events(body):
+        data = [line[5:].removeprefix(b" ") for line in block.splitlines() if line.startswith(b"data:")]
+        try:
+            event = json.loads(b"\n".join(data)) if data else None
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield event
+
+
 def final_response(body: bytes) -> dict:
-    """The `response` object of the stream's last event that has one."""
-    found = {}
-    for line in body.splitlines():
-        if line.startswith(b"data:"):
-            try:
-                event = json.loads(line[5:])
-            except ValueError:
-                continue
-            if isinstance(event, dict) and isinstance(event.get("response"), dict):
-                found = event["response"]
-    return found
+    """The `response` object of the stream's last event that has one. When a trimmed recording left
+    its `output` empty, the items of the `response.output_item.done` events fill it, by index."""
+    return _final(body)[0]
+
+
+def _final(body: bytes):
+    """(final response, error of an `error` event that came after it, or None)."""
+    found, error, items = {}, None, []
+    for event in event_payloads(body):
+        if isinstance(event.get("response"), dict):
+            found, error = event["response"], None
+        elif event.get("type") == "error":
+            error = event["error"] if isinstance(event.get("error"), dict) else event
+        elif event.get("type") == "response.output_item.done" and isinstance(event.get("item"), dict):
+            index = event.get("output_index")
+            items.append((index if isinstance(index, int) else len(items), event["item"]))
+    if found and not found.get("output") and items:
+        found = {**found, "output": [item for _, item in sorted(items, key=lambda p: p[0])]}
+    return found, error
+
+
+def unary_answer(body: bytes):
+    """(status, JSON) for a non-streaming request: the final response with 200, whatever its status
+    (the real API answers failed and incomplete responses with 200 too); or, when the stream ended
+    with an `error` event, that error (429 for rate limits, else 500)."""
+    found, error = _final(body)
+    if error is None:
+        return 200, found
+    code = error.get("code")
+    status = 429 if code == "rate_limit_exceeded" else 500
+    kind = error.get("type") if error.get("type") not in (None, "error") else None
+    return status, {"error": {
+        "message": error.get("message") or "The server had an error processing your request.",
+        "type": kind or ("rate_limit_error" if status == 429 else "server_error"),
+        "param": error.get("param"), "code": code}}
+
+
+def parse_body(raw: bytes):
+    """The request body as recorded: parsed JSON, the raw text if it is not JSON, None if empty."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def invalid_url(method: str, path: str) -> dict:
+    """The real API's 404 body for a path it does not serve."""
+    return {"error": {"message": f"Invalid URL ({method} {path})", "type": "invalid_request_error",
+                      "param": None, "code": None}}
 
 
 class Releases:
@@ -160,46 +234,124 @@ class Releases:
             return self._cond.wait_for(lambda: token in self._released, timeout=limit_s)
 
 
+class Recorder:
+    """The last 200 requests (method, path, headers, body, status), for `/_requests`."""
+
+    def __init__(self, limit: int = 200):
+        self._lock = threading.Lock()
+        self._records = collections.deque(maxlen=limit)
+
+    def add(self, record: dict):
+        with self._lock:
+            self._records.append(record)
+
+    def all(self) -> list:
+        with self._lock:
+            return [dict(r) for r in self._records]
+
+    def last(self) -> dict:
+        with self._lock:
+            return dict(self._records[-1]) if self._records else {}
+
+    def clear(self) -> int:
+        with self._lock:
+            count = len(self._records)
+            self._records.clear()
+            return count
+
+
 class Handler(BaseHTTPRequestHandler):
-    """One request: pick a stream, deliver it as the headers ask."""
+    """One request: check it as the real API would, pick a stream, deliver it as the headers ask."""
 
     protocol_version = "HTTP/1.1"
     server_version = "replay-upstream"
+    record = None
 
     def log_message(self, fmt, *args):
         if self.server.options.verbose:
             sys.stderr.write("replay: " + fmt % args + "\n")
 
+    def send_response(self, code, message=None):
+        """Also notes the status in the request's record."""
+        if self.record is not None:
+            self.record["status"] = code
+        super().send_response(code, message)
+
     def do_GET(self):
-        if self.path == "/_last_request":
-            self._send_json(200, self.server.last_request)
-            return
-        if self.path.startswith("/_timings/"):
-            self._send_json(200, self.server.timings.get(self.path[len("/_timings/"):], []))
-            return
-        if self.path == "/_health":
+        self.record = None  # a kept-alive connection reuses this handler
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/_last_request":
+            self._send_json(200, self.server.recorder.last())
+        elif path == "/_requests":
+            self._send_json(200, self.server.recorder.all())
+        elif path.startswith("/_timings/"):
+            self._send_json(200, self.server.timings.get(path[len("/_timings/"):], []))
+        elif path == "/_health":
             self._send_json(200, {"ok": True})
-            return
-        self._serve(b"")
+        else:
+            self._serve(b"")
 
     def do_POST(self):
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
+        self.record = None
+        try:
+            raw = self._read_body()
+        except (OSError, ValueError):
+            # The client went away (or sent a broken body) before its request was complete:
+            # there is no request to record or answer, as with a real server.
+            self.close_connection = True
+            return
         if self.path.startswith("/_release/"):
             self.server.releases.release(self.path[len("/_release/"):])
             self._send_json(200, {"released": True})
-            return
-        self._serve(body)
+        elif self.path == "/_requests/clear":
+            self._send_json(200, {"cleared": self.server.recorder.clear()})
+        else:
+            self._serve(raw)
 
-    def _serve(self, request_body: bytes):
-        self.server.last_request = {
-            "method": self.command,
-            "path": self.path,
-            "headers": {k.lower(): v for k, v in self.headers.items()},
-        }
+    def _read_body(self) -> bytes:
+        """The request body, sent with a content-length or chunked."""
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            body = bytearray()
+            while True:
+                size_line = self.rfile.readline(1024)
+                if not size_line:
+                    raise ValueError("connection closed inside a chunked body")
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return bytes(body)
+                chunk = self.rfile.read(size + 2)
+                if len(chunk) < size + 2:
+                    raise ValueError("connection closed inside a chunk")
+                body += chunk[:size]
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            raise ValueError("connection closed inside the body")
+        return raw
+
+    def _serve(self, raw: bytes):
+        """Records the request, refuses what the real API refuses, then answers it."""
+        body = parse_body(raw)
+        self.record = {"method": self.command, "path": self.path,
+                       "headers": {k.lower(): v for k, v in self.headers.items()},
+                       "body": body, "status": None}
+        self.server.recorder.add(self.record)
         opts = self.server.options
+        route = self._route()
+        if route is None and not opts.lenient:
+            path = urllib.parse.urlsplit(self.path).path
+            self._send_json(404, invalid_url(self.command, path))
+            return
+        if self.command == "POST" and self.server.validator is not None:
+            try:
+                self.server.validator.check_bytes(raw)
+            except strict_responses.Rejection as err:
+                self._send_json(err.status, err.payload())
+                return
         if opts.proxy_base_url:
-            self._proxy(request_body)
+            self._proxy(raw, route)
             return
         status = self.headers.get("x-replay-status")
         if status:
@@ -212,17 +364,36 @@ class Handler(BaseHTTPRequestHandler):
             }})
             return
         try:
-            stream = self._pick_stream(request_body)
+            stream = self._pick_stream(body)
         except LookupError as err:
             self._send_json(404, {"error": {"message": str(err), "type": "invalid_request_error",
                                             "code": "replay_file_not_found", "param": None}})
             return
-        if self.headers.get("x-replay-json") == "1":
-            self._send_json(200, final_response(stream))
+        if self.headers.get("x-replay-json") == "1" or not self._wants_stream(body):
+            self._send_json(*unary_answer(stream))
             return
         self._stream(stream)
 
-    def _pick_stream(self, request_body: bytes) -> bytes:
+    def _route(self):
+        """The endpoint: "create" (POST <responses path>), "retrieve" (GET .../<id>), or None."""
+        path = urllib.parse.urlsplit(self.path).path
+        base = self.server.options.responses_path.rstrip("/")
+        if self.command == "POST" and path == base:
+            return "create"
+        rest = path[len(base) + 1:] if path.startswith(base + "/") else ""
+        if self.command == "GET" and rest and "/" not in rest:
+            return "retrieve"
+        return None
+
+    def _wants_stream(self, body) -> bool:
+        """SSE for a POST with `stream: true` and a GET with `?stream=true`, as the real API."""
+        if self.command == "GET":
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            return query.get("stream", [""])[-1] == "true"
+        return isinstance(body, dict) and body.get("stream") is True
+
+    def _pick_stream(self, body) -> bytes:
+        """The recording this request gets (see the module doc for the order)."""
         opts = self.server.options
         name = self.headers.get("x-replay-file")
         if name:
@@ -230,10 +401,7 @@ class Handler(BaseHTTPRequestHandler):
             if path is None:
                 raise LookupError(f"x-replay-file {name!r} not found in {opts.dir}")
             return path.read_bytes()
-        try:
-            model = json.loads(request_body or b"{}").get("model")
-        except (ValueError, AttributeError):
-            model = None
+        model = body.get("model") if isinstance(body, dict) else None
         if isinstance(model, str) and model:
             path = self._find(model)
             if path is not None:
@@ -243,6 +411,7 @@ class Handler(BaseHTTPRequestHandler):
         return sample_stream()
 
     def _find(self, name: str):
+        """The file NAME or NAME.sse in one of the --dir folders, or None."""
         if "/" in name or name.startswith("."):
             return None
         for folder in self.server.options.dir:
@@ -253,6 +422,7 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def _stream(self, stream: bytes):
+        """Sends the recording as SSE, shaped by the x-replay-* headers."""
         h = self.headers
         delay_s = int(h.get("x-replay-delay-ms") or self.server.options.delay_ms) / 1000.0
         split = int(h.get("x-replay-split") or 0)
@@ -303,6 +473,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _chunk(self, data: bytes):
+        """Writes one chunk of the chunked body."""
         if data:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
@@ -315,6 +486,7 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def _send_json(self, code: int, payload):
+        """A complete JSON answer with a content-length."""
         data = json.dumps(payload).encode()
         self.send_response(code)
         self.send_header("content-type", "application/json")
@@ -323,31 +495,19 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
-    def _proxy(self, request_body: bytes):
-        """Forwards the request to a real Responses endpoint and relays its stream."""
+    def _proxy(self, raw: bytes, route):
+        """Forwards the request unchanged to the real Responses API and relays its answer."""
         opts = self.server.options
-        try:
-            incoming = json.loads(request_body or b"{}")
-        except ValueError:
-            incoming = {}
-        outgoing = {"model": incoming.get("model") or opts.proxy_model, "stream": True}
-        if isinstance(incoming.get("messages"), list):
-            outgoing["input"] = [{"role": m.get("role", "user"), "content": m.get("content", "")}
-                                 for m in incoming["messages"] if isinstance(m, dict)]
-        else:
-            outgoing["input"] = incoming.get("input", "")
-        for src, dst in (("max_tokens", "max_output_tokens"),
-                         ("max_completion_tokens", "max_output_tokens"),
-                         ("max_output_tokens", "max_output_tokens")):
-            if isinstance(incoming.get(src), int):
-                outgoing[dst] = incoming[src]
-        request = urllib.request.Request(
-            opts.proxy_base_url.rstrip("/") + "/v1/responses",
-            data=json.dumps(outgoing).encode(),
-            headers={"content-type": "application/json", "accept": "text/event-stream",
-                     "authorization": "Bearer " + os.environ.get("OPENAI_API_KEY", "")},
-            method="POST",
-        )
+        base = opts.responses_path.rstrip("/")
+        target = opts.proxy_base_url.rstrip("/") + (
+            "/v1/responses" + self.path[len(base):] if route else self.path)
+        streaming = self._wants_stream(parse_body(raw))
+        headers = {"accept": "text/event-stream" if streaming else "application/json",
+                   "authorization": "Bearer " + os.environ.get("OPENAI_API_KEY", "")}
+        if self.command == "POST":
+            headers["content-type"] = "application/json"
+        request = urllib.request.Request(target, data=raw if self.command == "POST" else None,
+                                         headers=headers, method=self.command)
         try:
             upstream = urllib.request.urlopen(request, timeout=300)
         except urllib.error.HTTPError as err:
@@ -364,7 +524,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         with upstream:
             self.send_response(upstream.status)
-            self.send_header("content-type", upstream.headers.get("content-type", "text/event-stream"))
+            self.send_header("content-type", upstream.headers.get("content-type", "application/json"))
             self.send_header("transfer-encoding", "chunked")
             self.end_headers()
             while True:
@@ -384,6 +544,7 @@ class Server(ThreadingHTTPServer):
 
 
 def main(argv=None) -> int:
+    """Parses the options and serves until interrupted."""
     here = pathlib.Path(__file__).resolve().parent
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      epilog="See the module docstring for the request headers.")
@@ -394,23 +555,35 @@ def main(argv=None) -> int:
                         help="folder of .sse files selectable by x-replay-file or model "
                              "(repeatable; default: ../shared/corpus beside the repository)")
     parser.add_argument("--delay-ms", type=int, default=0, help="default delay before each event")
-    parser.add_argument("--proxy-base-url", help="forward to this Responses API base URL instead")
-    parser.add_argument("--proxy-model", default="gpt-4.1-mini",
-                        help="model for proxied requests that name none")
+    parser.add_argument("--responses-path", default="/v1/responses",
+                        help="the Responses endpoint's path (default /v1/responses)")
+    parser.add_argument("--lenient", action="store_true",
+                        help="accept any path and any body (no validation), for odd demo clients")
+    parser.add_argument("--proxy-base-url",
+                        help="forward each validated request unchanged to this Responses API base "
+                             "URL (its /v1/responses) and relay the answer; needs OPENAI_API_KEY")
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     options = parser.parse_args(argv)
     if options.dir is None:
         options.dir = [str(here.parent.parent / "shared" / "corpus")]
+    if not options.responses_path.startswith("/"):
+        parser.error("--responses-path must start with /")
     if options.proxy_base_url and not os.environ.get("OPENAI_API_KEY"):
         parser.error("--proxy-base-url needs OPENAI_API_KEY in the environment")
 
     server = Server((options.host, options.port), Handler)
     server.options = options
     server.releases = Releases()
-    server.last_request = {}
+    server.recorder = Recorder()
     server.timings = {}
+    server.validator = None if options.lenient else strict_responses.load_validator()
+    checks = "off (--lenient)" if server.validator is None else server.validator.mode
+    if server.validator is not None and server.validator.schema is None:
+        print("replay upstream: the openai SDK is not importable; request bodies get the structural "
+              "(stdlib) check only, not the full SDK-typed validation", file=sys.stderr, flush=True)
     mode = f"proxy to {options.proxy_base_url}" if options.proxy_base_url else "replay"
-    print(f"replay upstream ({mode}) on http://{options.host}:{options.port}", flush=True)
+    print(f"replay upstream ({mode}) on http://{options.host}:{options.port}; "
+          f"{options.responses_path} request validation: {checks}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

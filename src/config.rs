@@ -307,6 +307,18 @@ impl Config {
         Ok(())
     }
 
+    /// Whether a `POST` to `path` creates an answer in `dialect`, so its body is a request to
+    /// translate: a path ending in `/chat/completions` for Chat (also under a prefix, e.g.
+    /// `/openai/v1/chat/completions`), ending in `/interactions` for Interactions.
+    pub fn is_create_path(&self, dialect: Dialect, path: &str) -> bool {
+        let path = path.split(['?', '#']).next().unwrap_or(path);
+        match dialect {
+            Dialect::Chat => path.ends_with("/chat/completions"),
+            Dialect::Interactions => path.ends_with("/interactions"),
+            Dialect::Passthrough => false,
+        }
+    }
+
     /// Chooses the dialect of one request: the selection header if it names a dialect, else the
     /// path (`/v1/chat/completions` → chat, `/v1/interactions` and `/v1beta/interactions` →
     /// interactions), else the configured default.
@@ -435,6 +447,18 @@ mod tests {
                 "{err:?} should contain {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn create_paths_are_the_dialects_own() {
+        let config = Config::default();
+        assert!(config.is_create_path(Dialect::Chat, "/v1/chat/completions"));
+        assert!(config.is_create_path(Dialect::Chat, "/openai/v1/chat/completions?api-version=1"));
+        assert!(!config.is_create_path(Dialect::Chat, "/v1/responses"));
+        assert!(config.is_create_path(Dialect::Interactions, "/v1beta/interactions"));
+        assert!(config.is_create_path(Dialect::Interactions, "/v1/interactions?alt=sse"));
+        assert!(!config.is_create_path(Dialect::Interactions, "/v1beta/interactions/abc"));
+        assert!(!config.is_create_path(Dialect::Passthrough, "/v1/chat/completions"));
     }
 
     #[test]

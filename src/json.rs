@@ -138,6 +138,40 @@ impl<'o> ObjectWriter<'o> {
     }
 }
 
+/// Writes one JSON array element by element: `[{"a":1},"x"]`. Each element is written into the
+/// buffer [`ArrayWriter::item`] returns (after a comma when needed).
+pub struct ArrayWriter<'o> {
+    out: &'o mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'o> ArrayWriter<'o> {
+    /// Opens an array at the end of `out`.
+    pub fn new(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'[');
+        ArrayWriter { out, empty: true }
+    }
+
+    /// Starts the next element and returns the buffer to write it into.
+    pub fn item(&mut self) -> &mut Vec<u8> {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        self.out
+    }
+
+    /// Whether no element has been started.
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
+    /// Closes the array.
+    pub fn end(self) {
+        self.out.push(b']');
+    }
+}
+
 /// A JSON object as its fields in document order, each value left raw and borrowed from the input.
 /// Duplicate keys are kept (the caller decides whether they are an error: see [`Fields::duplicate`]).
 #[derive(Debug, Default)]
@@ -256,6 +290,18 @@ mod tests {
         assert_eq!(fields.duplicate(), Some("b"));
         assert!(Fields::parse("[1]").is_none());
         assert!(Fields::parse("{").is_none());
+    }
+
+    #[test]
+    fn array_writer_separates_elements() {
+        let mut out = Vec::new();
+        let mut array = ArrayWriter::new(&mut out);
+        assert!(array.is_empty());
+        array.item().extend_from_slice(b"1");
+        push_str(array.item(), "x");
+        assert!(!array.is_empty());
+        array.end();
+        assert_eq!(out, br#"[1,"x"]"#);
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub mod request;
 pub mod responses;
 pub mod resume;
 pub mod sse;
+pub mod telemetry;
 pub mod tracking;
 pub mod transcoder;
 

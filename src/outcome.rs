@@ -56,6 +56,11 @@ impl StreamInfo {
         self.id.as_deref().unwrap_or(FALLBACK_ID)
     }
 
+    /// The stream id as a JSON string literal, when the upstream gave one.
+    pub fn id_known(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
     /// The model as a JSON string literal (`""` when unknown).
     pub fn model(&self) -> &str {
         self.model_known().unwrap_or("\"\"")
@@ -173,6 +178,19 @@ pub enum TerminalOutcome<'e> {
 }
 
 impl<'e> TerminalOutcome<'e> {
+    /// The final response object the upstream sent with this outcome, if any.
+    pub fn response(&self) -> Option<&'e Response<'e>> {
+        match *self {
+            TerminalOutcome::Completed { response }
+            | TerminalOutcome::Incomplete { response, .. }
+            | TerminalOutcome::Failed { response, .. }
+            | TerminalOutcome::Cancelled { response } => response,
+            TerminalOutcome::Truncated
+            | TerminalOutcome::EventTooLarge { .. }
+            | TerminalOutcome::InvalidEvent => None,
+        }
+    }
+
     /// How a whole `Response` object (a unary answer, or a background response fetched by id)
     /// ended, from its `status`; `None` while it is still `queued` or `in_progress`. A missing or
     /// unknown status with an `error` is a failure, otherwise incomplete: never a silent success.

@@ -10,7 +10,7 @@ use crate::chat::ChatEncoder;
 use crate::config::{Dialect, InvalidEventPolicy, StreamOptions};
 use crate::interactions::InteractionsEncoder;
 use crate::outcome::{IncompleteReason, OutcomeKind, StreamInfo, TerminalOutcome, UpstreamError};
-use crate::responses::{Event, EventKind};
+use crate::responses::{Event, EventKind, Usage};
 use crate::sse::{FrameError, Framer};
 
 /// Counters of one stream, read by the filter for its metrics.
@@ -26,6 +26,8 @@ pub struct Stats {
     pub unknown_events: u64,
     /// How the stream ended, once it has.
     pub outcome: Option<OutcomeKind>,
+    /// Token usage of the terminal response, when the upstream reported it.
+    pub usage: Option<Usage>,
 }
 
 /// The dialect encoders, behind one interface.
@@ -135,6 +137,11 @@ impl Transcoder {
         self.stream.finished
     }
 
+    /// The stream's identity (id, model) as far as the upstream has told it.
+    pub fn info(&self) -> &StreamInfo {
+        &self.stream.info
+    }
+
     /// Bytes held back waiting for the rest of an event.
     pub fn held_bytes(&self) -> usize {
         self.framer.held_bytes()
@@ -223,6 +230,7 @@ impl Stream {
         self.finished = true;
         self.info.freeze();
         self.stats.outcome = Some(OutcomeKind::of(outcome));
+        self.stats.usage = outcome.response().and_then(|r| r.usage);
         self.encoder.terminal(&self.info, outcome, event_id, out);
     }
 }

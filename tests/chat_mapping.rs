@@ -239,6 +239,23 @@ fn reasoning_maps_to_reasoning_content_on_choice_zero() {
 }
 
 #[test]
+fn deltas_without_output_index_are_not_sent_again_by_item_done() {
+    // Some servers omit output_index on deltas but send it on output_item.done.
+    let out = run(&[
+        CREATED,
+        r#"{"type":"response.output_item.added","output_index":0,"item":{"id":"rs_1","type":"reasoning"}}"#,
+        r#"{"type":"response.reasoning_summary_text.delta","item_id":"rs_1","summary_index":0,"delta":"Plan"}"#,
+        r#"{"type":"response.output_item.done","output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[{"type":"summary_text","text":"Plan"}]}}"#,
+        &completed("[]"),
+    ]);
+    let reasoning: Vec<String> = deltas(&out)
+        .iter()
+        .filter_map(|d| d["reasoning_content"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(reasoning, ["Plan"]);
+}
+
+#[test]
 fn reasoning_can_be_switched_off() {
     let options = StreamOptions {
         emit_reasoning: false,

@@ -72,7 +72,8 @@ fn assemble(output: &[u8]) -> Result<Assembled, String> {
         match choices.as_slice() {
             [] if chunk.get("usage").is_some() => continue,
             [choice] => {
-                if choice["index"] != 0 || !choice["logprobs"].is_null() {
+                let logprobs = &choice["logprobs"];
+                if choice["index"] != 0 || !(logprobs.is_null() || logprobs["content"].is_array()) {
                     return Err(format!("frame {n}: bad choice {choice}"));
                 }
                 if a.finish_reason.is_some() {

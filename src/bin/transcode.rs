@@ -22,7 +22,10 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: transcode --to chat|interactions [--split N] [--repeat R] [FILE]\n       transcode --check-config FILE";
+const USAGE: &str = concat!(
+    "usage: transcode --to chat|interactions [--split N] [--repeat R] [FILE]\n",
+    "       transcode --check-config FILE"
+);
 
 /// What the command line asks for.
 enum Command {

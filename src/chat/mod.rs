@@ -1,5 +1,6 @@
-//! Everything OpenAI Chat Completions: the stream encoder (Responses events → `chat.completion.chunk`
-//! frames).
+//! Everything OpenAI Chat Completions: the request translator (Chat request → Responses request),
+//! the stream encoder (Responses events → `chat.completion.chunk` frames) and the unary
+//! translator (Responses object → `chat.completion`).
 
 pub mod request;
 pub mod stream;

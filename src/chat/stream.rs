@@ -2,14 +2,15 @@
 //!
 //! Every chunk shares one prefix (`id`, `object`, `created`, `model`, `service_tier`), built once
 //! when the first chunk is written. Text, refusal and reasoning deltas become `delta.content`,
-//! `delta.refusal` and `delta.reasoning_content` on choice 0; function and custom tool calls
-//! become `delta.tool_calls` with indices 0, 1, 2, … in order of appearance. Exactly one chunk
-//! carries a `finish_reason`; failures end with an in-band `{"error":…}` frame; `data: [DONE]`
-//! closes every stream.
+//! `delta.refusal` and `delta.reasoning_content` on choice 0 (a text delta's token logprobs, when
+//! the upstream sends any, become the choice's `logprobs: {"content":[…],"refusal":null}`, else
+//! `null`); function and custom tool calls become `delta.tool_calls` with indices 0, 1, 2, … in
+//! order of appearance. Exactly one chunk carries a `finish_reason`; failures end with an in-band
+//! `{"error":…}` frame; `data: [DONE]` closes every stream.
 
 use crate::config::{StreamOptions, TruncatedPolicy, UsagePlacement};
 use crate::json::{push_i64, push_raw, push_str, push_u64};
-use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome};
+use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamError};
 use crate::responses::{
     json_string, non_empty_contents, string_contents, Event, EventKind, Item, Response, Usage,
 };
@@ -39,6 +40,9 @@ pub struct ChatEncoder {
     calls: Vec<ToolCall>,
     next_call_index: u64,
     frames: u64,
+    /// The `output_index` of the latest event that carried one: the item an event without one
+    /// (some servers omit it on deltas) belongs to.
+    current_item: Option<u64>,
 }
 
 impl ChatEncoder {
@@ -52,6 +56,7 @@ impl ChatEncoder {
             calls: Vec::new(),
             next_call_index: 0,
             frames: 0,
+            current_item: None,
         }
     }
 
@@ -63,7 +68,11 @@ impl ChatEncoder {
     /// Translates one non-terminal event.
     pub fn event(&mut self, info: &StreamInfo, kind: EventKind, event: &Event, out: &mut Vec<u8>) {
         let reasoning = self.options.emit_reasoning;
-        let key = |index: Option<u64>, kind| PartKey::new(event.output_index, index, kind);
+        if event.output_index.is_some() {
+            self.current_item = event.output_index;
+        }
+        let output_index = self.current_item;
+        let key = |index: Option<u64>, kind| PartKey::new(output_index, index, kind);
         match kind {
             EventKind::Lifecycle => self.ensure_role(info, out),
             EventKind::TextDelta => self.delta(
@@ -71,6 +80,7 @@ impl ChatEncoder {
                 key(event.content_index, PartKind::Text),
                 b"content",
                 event.delta,
+                token_logprobs(event.logprobs),
                 out,
             ),
             EventKind::TextDone => self.complete(
@@ -85,6 +95,7 @@ impl ChatEncoder {
                 key(event.content_index, PartKind::Refusal),
                 b"refusal",
                 event.delta,
+                None,
                 out,
             ),
             EventKind::RefusalDone => self.complete(
@@ -114,6 +125,7 @@ impl ChatEncoder {
                 key(event.summary_index, PartKind::Summary),
                 b"reasoning_content",
                 event.delta,
+                None,
                 out,
             ),
             EventKind::SummaryDone if reasoning => self.complete(
@@ -128,6 +140,7 @@ impl ChatEncoder {
                 key(event.content_index, PartKind::ReasoningText),
                 b"reasoning_content",
                 event.delta,
+                None,
                 out,
             ),
             EventKind::ReasoningDone if reasoning => self.complete(
@@ -199,17 +212,7 @@ impl ChatEncoder {
             }
             TerminalOutcome::Failed { error, response } => {
                 self.usage_chunk(info, response.and_then(|r| r.usage), out);
-                // Only string values are forwarded: the SDKs read each of these as a string.
-                self.error_frame(
-                    ErrorFrame {
-                        kind: json_string(error.kind).unwrap_or("\"server_error\""),
-                        code: json_string(error.code).unwrap_or("null"),
-                        message: json_string(error.message)
-                            .unwrap_or("\"upstream response failed\""),
-                        param: json_string(error.param).unwrap_or("null"),
-                    },
-                    out,
-                );
+                self.error_frame(ErrorFrame::upstream(&error), out);
             }
             TerminalOutcome::Cancelled { response } => {
                 self.usage_chunk(info, response.and_then(|r| r.usage), out);
@@ -268,7 +271,20 @@ impl ChatEncoder {
     }
 
     fn close_choice(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+        self.close_choice_with(None, out);
+    }
+
+    /// Closes the chunk's delta; its choice carries `logprobs` (the upstream's token logprob
+    /// array) as `{"content":[…],"refusal":null}`, or `null`.
+    fn close_choice_with(&mut self, logprobs: Option<&RawValue>, out: &mut Vec<u8>) {
+        match logprobs {
+            Some(logprobs) => {
+                out.extend_from_slice(b"},\"logprobs\":{\"content\":");
+                push_raw(out, logprobs.get());
+                out.extend_from_slice(b",\"refusal\":null},\"finish_reason\":null}]}\n\n");
+            }
+            None => out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"),
+        }
         self.frames += 1;
     }
 
@@ -282,8 +298,16 @@ impl ChatEncoder {
         self.close_choice(out);
     }
 
-    /// Writes `{"<field>":"<contents>"}` as one chunk; `contents` is JSON string contents.
-    fn text_chunk(&mut self, info: &StreamInfo, field: &[u8], contents: &str, out: &mut Vec<u8>) {
+    /// Writes `{"<field>":"<contents>"}` as one chunk; `contents` is JSON string contents,
+    /// `logprobs` the token log probabilities the chunk's choice carries.
+    fn text_chunk(
+        &mut self,
+        info: &StreamInfo,
+        field: &[u8],
+        contents: &str,
+        logprobs: Option<&RawValue>,
+        out: &mut Vec<u8>,
+    ) {
         self.ensure_role(info, out);
         self.open_choice(info, out);
         out.push(b'"');
@@ -291,7 +315,7 @@ impl ChatEncoder {
         out.extend_from_slice(b"\":\"");
         out.extend_from_slice(contents.as_bytes());
         out.push(b'"');
-        self.close_choice(out);
+        self.close_choice_with(logprobs, out);
     }
 
     fn delta(
@@ -300,11 +324,12 @@ impl ChatEncoder {
         key: PartKey,
         field: &[u8],
         delta: Option<&RawValue>,
+        logprobs: Option<&RawValue>,
         out: &mut Vec<u8>,
     ) {
         if let Some(contents) = non_empty_contents(delta) {
             self.sent_parts.sent(key, contents);
-            self.text_chunk(info, field, contents, out);
+            self.text_chunk(info, field, contents, logprobs, out);
         }
     }
 
@@ -320,7 +345,7 @@ impl ChatEncoder {
     ) {
         let missing = string_contents(text).and_then(|full| self.sent_parts.complete(key, full));
         if let Some(contents) = missing {
-            self.text_chunk(info, field, contents, out);
+            self.text_chunk(info, field, contents, None, out);
         }
     }
 
@@ -542,21 +567,16 @@ impl ChatEncoder {
     }
 
     fn error_frame(&mut self, frame: ErrorFrame, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"data: {\"error\":{\"message\":");
-        push_raw(out, frame.message);
-        out.extend_from_slice(b",\"type\":");
-        push_raw(out, frame.kind);
-        out.extend_from_slice(b",\"code\":");
-        push_raw(out, frame.code);
-        out.extend_from_slice(b",\"param\":");
-        push_raw(out, frame.param);
-        out.extend_from_slice(b"}}\n\n");
+        out.extend_from_slice(b"data: ");
+        frame.write(out);
+        out.extend_from_slice(b"\n\n");
         self.frames += 1;
     }
 }
 
-/// The fields of an in-band error frame, each raw JSON.
-struct ErrorFrame<'a> {
+/// The fields of a Chat error object (the in-band error frame, the unary error body), each raw
+/// JSON.
+pub(crate) struct ErrorFrame<'a> {
     kind: &'a str,
     code: &'a str,
     message: &'a str,
@@ -565,7 +585,7 @@ struct ErrorFrame<'a> {
 
 impl<'a> ErrorFrame<'a> {
     /// An error this filter raises itself: type and code are both `code` (a JSON string literal).
-    fn ours(code: &'a str, message: &'a str) -> Self {
+    pub(crate) fn ours(code: &'a str, message: &'a str) -> Self {
         ErrorFrame {
             kind: code,
             code,
@@ -573,11 +593,41 @@ impl<'a> ErrorFrame<'a> {
             param: "null",
         }
     }
+
+    /// An upstream failure. Only string values are forwarded: the SDKs read each of these as a
+    /// string.
+    pub(crate) fn upstream(error: &UpstreamError<'a>) -> Self {
+        ErrorFrame {
+            kind: json_string(error.kind).unwrap_or("\"server_error\""),
+            code: json_string(error.code).unwrap_or("null"),
+            message: json_string(error.message).unwrap_or("\"upstream response failed\""),
+            param: json_string(error.param).unwrap_or("null"),
+        }
+    }
+
+    /// Appends `{"error":{"message","type","code","param"}}`.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"error\":{\"message\":");
+        push_raw(out, self.message);
+        out.extend_from_slice(b",\"type\":");
+        push_raw(out, self.kind);
+        out.extend_from_slice(b",\"code\":");
+        push_raw(out, self.code);
+        out.extend_from_slice(b",\"param\":");
+        push_raw(out, self.param);
+        out.extend_from_slice(b"}}");
+    }
 }
 
-/// Appends `,"usage":{…}` in Chat's vocabulary.
+/// Appends `,"usage":{…}`.
 fn push_usage(out: &mut Vec<u8>, usage: &Usage) {
-    out.extend_from_slice(b",\"usage\":{\"prompt_tokens\":");
+    out.extend_from_slice(b",\"usage\":");
+    push_usage_object(out, usage);
+}
+
+/// Appends the usage object in Chat's vocabulary: `{"prompt_tokens",…}`.
+pub(crate) fn push_usage_object(out: &mut Vec<u8>, usage: &Usage) {
+    out.extend_from_slice(b"{\"prompt_tokens\":");
     push_u64(out, usage.input_tokens);
     out.extend_from_slice(b",\"completion_tokens\":");
     push_u64(out, usage.output_tokens);
@@ -594,4 +644,78 @@ fn push_usage(out: &mut Vec<u8>, usage: &Usage) {
         out.push(b'}');
     }
     out.push(b'}');
+}
+
+/// The upstream's token logprob array, when it holds at least one entry (servers send `[]` when
+/// the request did not ask for logprobs).
+pub(crate) fn token_logprobs(raw: Option<&RawValue>) -> Option<&RawValue> {
+    raw.filter(|raw| {
+        let text = raw.get();
+        text.starts_with('[')
+            && text
+                .get(1..)
+                .is_some_and(|rest| !rest.trim_start().starts_with(']'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Dialect;
+    use crate::transcoder::Transcoder;
+    use serde_json::{json, Value};
+
+    const CREATED: &str = r#"data: {"type":"response.created","response":{"id":"resp_1","created_at":1,"model":"m","status":"in_progress","output":[]}}"#;
+
+    /// The chunks' choices for a `response.output_text.delta` carrying `logprobs`.
+    fn delta_chunks(logprobs: Option<&str>) -> Vec<u8> {
+        let field = logprobs
+            .map(|l| format!(r#","logprobs":{l}"#))
+            .unwrap_or_default();
+        let input = format!(
+            "{CREATED}\n\ndata: {{\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\"Hi\"{field}}}\n\n"
+        );
+        let mut transcoder =
+            Transcoder::new(Dialect::Chat, StreamOptions::default()).expect("chat transcodes");
+        let mut out = Vec::new();
+        transcoder.feed(input.as_bytes(), &mut out);
+        out
+    }
+
+    fn last_choice(out: &[u8]) -> Value {
+        let text = std::str::from_utf8(out).unwrap();
+        let data = text.trim_end().rsplit("data: ").next().unwrap();
+        serde_json::from_str::<Value>(data).unwrap()["choices"][0].clone()
+    }
+
+    #[test]
+    fn text_delta_logprobs_become_choice_logprobs() {
+        let token = r#"{"token":"Hi","logprob":-0.5,"bytes":[72,105],"top_logprobs":[{"token":"Hi","logprob":-0.5,"bytes":[72,105]}]}"#;
+        let choice = last_choice(&delta_chunks(Some(&format!("[{token}]"))));
+        assert_eq!(choice["delta"], json!({"content": "Hi"}));
+        assert_eq!(
+            choice["logprobs"],
+            json!({"content": [serde_json::from_str::<Value>(token).unwrap()], "refusal": null})
+        );
+    }
+
+    #[test]
+    fn empty_or_absent_logprobs_leave_the_chunk_unchanged() {
+        let plain = delta_chunks(None);
+        assert_eq!(last_choice(&plain)["logprobs"], Value::Null);
+        assert_eq!(delta_chunks(Some("[]")), plain);
+        assert_eq!(delta_chunks(Some("[ \t ]")), plain);
+        assert_eq!(delta_chunks(Some("null")), plain);
+    }
+
+    #[test]
+    fn token_logprobs_needs_a_non_empty_array() {
+        fn raw(text: &str) -> &RawValue {
+            serde_json::from_str(text).unwrap()
+        }
+        assert!(token_logprobs(Some(raw("[{}]"))).is_some());
+        assert!(token_logprobs(Some(raw("[ ]"))).is_none());
+        assert!(token_logprobs(Some(raw("{}"))).is_none());
+        assert!(token_logprobs(None).is_none());
+    }
 }

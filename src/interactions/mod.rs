@@ -1,5 +1,7 @@
-//! Everything Google Gemini Interactions: the stream encoder (Responses events → `interaction.*` /
-//! `step.*` events).
+//! Everything Google Gemini Interactions: the request translator (`CreateModelInteraction` →
+//! Responses request, [`request`]), the stream encoder (Responses events → `interaction.*` /
+//! `step.*` events, [`stream`]) and the unary answer (Responses object → `Interaction`,
+//! [`unary`]).
 
 pub mod request;
 pub mod stream;

@@ -532,20 +532,28 @@ fn push_interaction(out: &mut Vec<u8>, info: &StreamInfo, status: &str, usage: O
         out.extend_from_slice(model.as_bytes());
     }
     if let Some(usage) = usage {
-        let thought = usage.reasoning_tokens().unwrap_or(0);
-        out.extend_from_slice(b",\"usage\":{\"total_input_tokens\":");
-        push_u64(out, usage.input_tokens);
-        out.extend_from_slice(b",\"total_cached_tokens\":");
-        push_u64(out, usage.cached_tokens().unwrap_or(0));
-        out.extend_from_slice(b",\"total_thought_tokens\":");
-        push_u64(out, thought);
-        out.extend_from_slice(b",\"total_output_tokens\":");
-        push_u64(out, usage.output_tokens.saturating_sub(thought));
-        out.extend_from_slice(b",\"total_tokens\":");
-        let total = usage.input_tokens.saturating_add(usage.output_tokens);
-        push_u64(out, usage.total_tokens.unwrap_or(total));
-        out.push(b'}');
+        out.extend_from_slice(b",\"usage\":");
+        push_usage(out, usage);
     }
+    out.push(b'}');
+}
+
+/// Writes an Interactions `usage` object: `total_input_tokens`, `total_cached_tokens`,
+/// `total_thought_tokens` (reasoning), `total_output_tokens` (output − reasoning),
+/// `total_tokens`. Shared by the stream's terminal event and the unary answer.
+pub(crate) fn push_usage(out: &mut Vec<u8>, usage: &Usage) {
+    let thought = usage.reasoning_tokens().unwrap_or(0);
+    out.extend_from_slice(b"{\"total_input_tokens\":");
+    push_u64(out, usage.input_tokens);
+    out.extend_from_slice(b",\"total_cached_tokens\":");
+    push_u64(out, usage.cached_tokens().unwrap_or(0));
+    out.extend_from_slice(b",\"total_thought_tokens\":");
+    push_u64(out, thought);
+    out.extend_from_slice(b",\"total_output_tokens\":");
+    push_u64(out, usage.output_tokens.saturating_sub(thought));
+    out.extend_from_slice(b",\"total_tokens\":");
+    let total = usage.input_tokens.saturating_add(usage.output_tokens);
+    push_u64(out, usage.total_tokens.unwrap_or(total));
     out.push(b'}');
 }
 

@@ -34,6 +34,11 @@ pub struct Event<'a> {
     /// Full text in `*.done` events.
     #[serde(borrow)]
     pub text: Option<&'a RawValue>,
+    /// Token log probabilities of a `response.output_text.delta` (an array, empty unless the
+    /// request included `message.output_text.logprobs`), kept raw: the Chat token logprob
+    /// objects have the same fields.
+    #[serde(borrow)]
+    pub logprobs: Option<&'a RawValue>,
     /// Full refusal in `response.refusal.done`.
     #[serde(borrow)]
     pub refusal: Option<&'a RawValue>,
@@ -142,6 +147,12 @@ pub struct Part<'a> {
     /// Text of refusal parts.
     #[serde(borrow)]
     pub refusal: Option<&'a RawValue>,
+    /// Annotations (citations) of `output_text` parts, raw.
+    #[serde(borrow)]
+    pub annotations: Option<&'a RawValue>,
+    /// Token log probabilities of `output_text` parts, raw.
+    #[serde(borrow)]
+    pub logprobs: Option<&'a RawValue>,
 }
 
 /// The upstream event types the encoders act on.

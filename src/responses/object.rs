@@ -37,6 +37,16 @@ pub struct Response<'a> {
     /// Azure OpenAI content filter results, forwarded raw.
     #[serde(borrow)]
     pub content_filters: Option<&'a RawValue>,
+    /// The object type, raw JSON: `"response"` for a Responses API object (some servers omit
+    /// it). Raw so that an odd value never fails the whole event.
+    #[serde(borrow)]
+    pub object: Option<&'a RawValue>,
+    /// When the response finished, Unix seconds, raw JSON (absent while it runs).
+    #[serde(borrow)]
+    pub completed_at: Option<&'a RawValue>,
+    /// The response this one continues, raw JSON.
+    #[serde(borrow)]
+    pub previous_response_id: Option<&'a RawValue>,
 }
 
 impl<'a> Response<'a> {

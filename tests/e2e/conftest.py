@@ -115,15 +115,20 @@ class Upstream:
 
 
 def render_config(listen: int, admin: int, upstream: int, plugin_config: str,
-                  with_filter: bool = True, wasm: Path = WASM) -> str:
-    """envoy/envoy.yaml with the test's ports, the absolute .wasm path and a plugin configuration
-    (or, for the benchmarks' baselines, without the filter or with another module)."""
+                  with_filter: bool = True, wasm: Path = WASM,
+                  access_log: str = "/dev/null", hold_headers: bool = True) -> str:
+    """envoy/envoy.yaml with the test's ports, the absolute .wasm path, a plugin configuration and
+    the access log's path (or, for the benchmarks' baselines, without the filter or with another
+    module)."""
     text = ENVOY_YAML.read_text()
     replacements = [
         (r"port_value: 10000\b", f"port_value: {listen}"),
         (r"port_value: 9901\b", f"port_value: {admin}"),
         (r"port_value: 8080\b", f"port_value: {upstream}"),
+        (r"path: /dev/stdout\b", f"path: {access_log}"),
     ]
+    if with_filter and not hold_headers:
+        replacements.append((r"\n\s+allow_on_headers_stop_iteration: true", ""))
     if with_filter:
         replacements += [
             (r"filename: \S+\.wasm", f"filename: {wasm}"),
@@ -138,23 +143,27 @@ def render_config(listen: int, admin: int, upstream: int, plugin_config: str,
 
 
 class Envoy:
-    """A real Envoy (one worker by default) running the built .wasm in front of `upstream`."""
+    """A real Envoy (one worker by default) running the built .wasm in front of `upstream`;
+    `hold_headers=False` leaves out `allow_on_headers_stop_iteration`, as hosts that cannot set it
+    (Istio, Envoy Gateway) run the filter."""
 
     def __init__(self, upstream: Upstream, plugin_config: str = "{}", concurrency: int = 1,
-                 wait_ready: bool = True, with_filter: bool = True, wasm: Path = WASM):
+                 wait_ready: bool = True, with_filter: bool = True, wasm: Path = WASM,
+                 hold_headers: bool = True):
         assert wasm.is_file(), f"{wasm} missing: run `make wasm` first"
         self.dir = Path(tempfile.mkdtemp(prefix="rt-envoy-"))
         self.port, self.admin_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
         config = self.dir / "envoy.yaml"
+        self.access_log = self.dir / "access.log"
         config.write_text(render_config(self.port, self.admin_port, upstream.port, plugin_config,
-                                        with_filter, wasm))
+                                        with_filter, wasm, str(self.access_log), hold_headers))
         self.log = self.dir / "envoy.log"
         self.proc = subprocess.Popen(
             envoy_command() + ["-c", str(config), "--concurrency", str(concurrency),
                                "--base-id", str(random.randint(1000, 60000)),
-                               "--log-path", str(self.log), "--log-level", "info",
+                               "--log-path", str(self.log), "--log-level", os.environ.get("RT_ENVOY_LOG_LEVEL", "info"),
                                "--file-flush-interval-msec", "100"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
@@ -169,6 +178,12 @@ class Envoy:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def access_log_lines(self) -> list:
+        """The access log so far, one parsed JSON object per request."""
+        if not self.access_log.exists():
+            return []
+        return [json.loads(line) for line in self.access_log.read_text().splitlines() if line]
+
     def stats(self) -> dict:
         """Envoy's counters and gauges, by name."""
         status, body = http_get(self.admin + "/stats?format=json", 5)
@@ -182,12 +197,33 @@ class Envoy:
         stop(self.proc)
 
 
-def post(base_url: str, path: str, body: dict = None, headers: dict = None, timeout_s: float = 30):
-    """Posts a JSON body; returns (status, headers dict, raw body bytes)."""
+CHAT_BODY = {"model": "any", "messages": [{"role": "user", "content": "hi"}], "stream": True,
+             "stream_options": {"include_usage": True}}
+INTERACTIONS_BODY = {"model": "any", "input": "hi", "stream": True}
+RESPONSES_BODY = {"model": "any", "input": "hi", "stream": True}
+
+
+def default_body(path: str) -> dict:
+    """A valid streaming request for the API `path` belongs to (Chat asks for the usage chunk, so
+    its answer equals `transcode --to chat` with the default stream options)."""
+    route = path.split("?")[0]
+    if route.endswith("/chat/completions"):
+        return CHAT_BODY
+    if route.endswith("/interactions"):
+        return INTERACTIONS_BODY
+    return RESPONSES_BODY
+
+
+def post(base_url: str, path: str, body=None, headers: dict = None, timeout_s: float = 30):
+    """Posts a JSON body (a dict, or raw bytes sent as they are; default: a valid streaming request
+    for the path's API); returns (status, headers dict, raw body bytes)."""
     host, port = base_url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=timeout_s)
+    if body is None:
+        body = default_body(path)
+    data = body if isinstance(body, bytes) else json.dumps(body)
     try:
-        conn.request("POST", path, body=json.dumps(body or {"model": "any"}),
+        conn.request("POST", path, body=data,
                      headers={"content-type": "application/json", **(headers or {})})
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()

@@ -9,7 +9,7 @@ import openai
 import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
-from conftest import STREAMS, post, transcode, wait_until
+from conftest import CHAT_BODY, STREAMS, post, transcode, wait_until
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -24,7 +24,9 @@ def replay(name: str, **headers) -> dict:
 
 
 def chunks_of(client, name: str, **headers) -> list:
+    """The chunks of a stream that asked for the usage chunk."""
     stream = client.chat.completions.create(model="any", messages=MESSAGES, stream=True,
+                                            stream_options={"include_usage": True},
                                             extra_headers=replay(name, **headers))
     return list(stream)
 
@@ -54,6 +56,7 @@ def test_text_stream(client):
 
 def test_stream_helper(client):
     with client.chat.completions.stream(model="any", messages=MESSAGES,
+                                        stream_options={"include_usage": True},
                                         extra_headers=replay("text")) as stream:
         deltas = [e.delta for e in stream if e.type == "content.delta"]
         final = stream.get_final_completion()
@@ -65,6 +68,7 @@ def test_stream_helper(client):
 
 def test_parallel_tool_calls(client):
     with client.chat.completions.stream(model="any", messages=MESSAGES,
+                                        stream_options={"include_usage": True},
                                         extra_headers=replay("parallel_tools")) as stream:
         for _ in stream:
             pass
@@ -150,7 +154,7 @@ def test_first_chunk_arrives_while_upstream_holds_raw(envoy, upstream):
 
     token = uuid.uuid4().hex
     conn = http.client.HTTPConnection("127.0.0.1", envoy.port, timeout=10)
-    conn.request("POST", "/v1/chat/completions", body=json.dumps({"model": "any"}),
+    conn.request("POST", "/v1/chat/completions", body=json.dumps(CHAT_BODY),
                  headers={"content-type": "application/json", **replay(
                      "text", x_replay_hold_after=7, x_replay_release=token)})
     resp = conn.getresponse()
@@ -188,21 +192,31 @@ def test_response_headers_and_upstream_request(envoy, upstream):
     assert "x-transcode-to" not in sent, "the dialect header must not go upstream"
 
 
-def test_dialect_header_selects_chat_on_any_path(envoy):
+def test_dialect_header_selects_chat_on_any_path(envoy, upstream):
+    """On a path that is not Chat's, the header picks the answer's dialect; the request (here a
+    Responses request) is not translated, so nothing asked for the usage chunk."""
     status, _, body = post(envoy.url, "/v1/responses",
                            headers={**replay("text"), "x-transcode-to": "chat"})
     assert status == 200
-    assert body == transcode(STREAMS / "text.sse", "chat")
+    assert upstream.last_request()["body"]["input"] == "hi"
+    expected = transcode(STREAMS / "text.sse", "chat").split(b"\n\n")
+    usage_chunk = [frame for frame in expected if b'"choices":[]' in frame]
+    assert len(usage_chunk) == 1
+    assert body == b"\n\n".join(f for f in expected if f not in usage_chunk)
 
 
-def test_passthrough_is_byte_identical(envoy):
+def test_passthrough_is_byte_identical(envoy, upstream):
     """No header, a path that selects nothing, default `passthrough`: the upstream's bytes."""
     status, headers, body = post(envoy.url, "/v1/responses", headers=replay("reasoning"))
     assert status == 200
     assert body == (STREAMS / "reasoning.sse").read_bytes()
+    # The header overrides the path: the Chat request goes upstream as it is (the Responses-only
+    # upstream refuses it) and its error body comes back untouched.
+    _, _, direct = post(upstream.url, "/v1/chat/completions", headers=replay("reasoning"))
     status, _, body = post(envoy.url, "/v1/chat/completions",
                            headers={**replay("reasoning"), "x-transcode-to": "passthrough"})
-    assert body == (STREAMS / "reasoning.sse").read_bytes()
+    assert status == 404
+    assert body == direct
 
 
 def test_counters(envoy):

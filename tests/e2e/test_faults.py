@@ -14,7 +14,10 @@ import pytest
 from google import genai
 from google.genai import types
 
-from conftest import STREAMS, Envoy, post, transcode, wait_until
+from conftest import CHAT_BODY, STREAMS, Envoy, post, transcode, wait_until
+
+CHAT_REQUEST = json.dumps(CHAT_BODY).encode()
+CHAT_LENGTH = str(len(CHAT_REQUEST)).encode()
 
 TEXT = "The quick brown fox jumps over the lazy dog."
 
@@ -32,7 +35,7 @@ def test_upstream_reset_mid_stream(envoy):
     content, finishes = [], []
     with pytest.raises((openai.APIError, Exception)) as raised:
         for chunk in client.chat.completions.create(
-                model="any", messages=[], stream=True,
+                model="any", messages=[{"role": "user", "content": "hi"}], stream=True,
                 extra_headers={"x-replay-file": "text", "x-replay-reset-after": "8"}):
             if chunk.choices:
                 content.append(chunk.choices[0].delta.content or "")
@@ -56,7 +59,7 @@ def test_upstream_clean_eof_without_terminal(envoy):
 def test_non_2xx_json_error_chat(envoy):
     client = openai.OpenAI(base_url=envoy.url + "/v1", api_key="x", max_retries=0, timeout=20)
     with pytest.raises(openai.RateLimitError) as raised:
-        client.chat.completions.create(model="any", messages=[], stream=True,
+        client.chat.completions.create(model="any", messages=[{"role": "user", "content": "hi"}], stream=True,
                                        extra_headers={"x-replay-status": "429"})
     assert raised.value.status_code == 429
     assert raised.value.code == "rate_limit_exceeded"
@@ -92,10 +95,13 @@ def test_gzip_sse_passes_through_untouched(envoy, upstream):
 
 
 def test_non_sse_json_200_is_byte_identical(envoy, upstream):
-    _, _, direct = post(upstream.url, "/v1/chat/completions",
+    """A JSON 2xx answer to a request the filter did not translate (here: a Responses request
+    whose answer the header asks to be Chat) passes untouched."""
+    _, _, direct = post(upstream.url, "/v1/responses",
                         headers={"x-replay-file": "text", "x-replay-json": "1"})
-    status, headers, body = post(envoy.url, "/v1/chat/completions",
-                                 headers={"x-replay-file": "text", "x-replay-json": "1"})
+    status, headers, body = post(envoy.url, "/v1/responses",
+                                 headers={"x-replay-file": "text", "x-replay-json": "1",
+                                          "x-transcode-to": "chat"})
     assert status == 200
     assert headers["content-type"] == "application/json"
     assert body == direct
@@ -110,7 +116,8 @@ def test_client_disconnect_mid_stream(envoy, upstream):
         sock = socket.create_connection(("127.0.0.1", envoy.port), timeout=10)
         request = (b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json"
                    b"\r\nx-replay-file: long\r\nx-replay-hold-after: 20\r\nx-replay-release: "
-                   + token.encode() + b"\r\ncontent-length: 2\r\n\r\n{}")
+                   + token.encode() + b"\r\ncontent-length: " + CHAT_LENGTH + b"\r\n\r\n"
+                   + CHAT_REQUEST)
         sock.sendall(request)
         got = b""
         while b'"content":"w5 "' not in got:
@@ -151,7 +158,7 @@ async def _one_stream(port: int, token: str) -> bytes:
     writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\n"
                  b"content-type: application/json\r\nx-replay-file: long\r\n"
                  b"x-replay-hold-after: 6\r\nx-replay-release: " + token.encode() +
-                 b"\r\ncontent-length: 2\r\n\r\n{}")
+                 b"\r\ncontent-length: " + CHAT_LENGTH + b"\r\n\r\n" + CHAT_REQUEST)
     await writer.drain()
     data = await asyncio.wait_for(reader.read(), timeout=120)
     writer.close()
