@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the replay upstream and Envoy (with the freshly built filter), streams a demo answer through
-# it with curl and the openai / google-genai SDKs, then keeps Envoy in the foreground until Ctrl-C.
+# Starts the replay upstream and Envoy (with the freshly built filter), sends demo requests through
+# it with curl and the openai / google-genai SDKs (streamed and unary), then keeps Envoy in the
+# foreground until Ctrl-C.
 # Both servers are children of this script and stop with it. Run from the repository root
 # (`make run` does); ENVOY is the Envoy command (`func-e run` or `.venv/bin/envoy`).
 set -euo pipefail
@@ -18,7 +19,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-python3 envoy/replay_upstream.py --port 8080 --delay-ms "${REPLAY_DELAY_MS:-40}" &
+# The venv's Python: with the openai SDK importable, the upstream validates requests in full.
+"$PYTHON" envoy/replay_upstream.py --port 8080 --delay-ms "${REPLAY_DELAY_MS:-40}" &
 pids+=($!)
 # shellcheck disable=SC2086  # ENVOY may be "func-e run"
 $ENVOY -c envoy/envoy.yaml --concurrency 2 --log-level warn &
@@ -41,13 +43,17 @@ if [ "$DEMO" = 1 ]; then
     "$PYTHON" - <<'PY'
 import openai
 client = openai.OpenAI(base_url="http://127.0.0.1:10000/v1", api_key="x", max_retries=0)
-for chunk in client.chat.completions.create(model="any", messages=[{"role": "user", "content": "hi"}], stream=True):
+for chunk in client.chat.completions.create(model="any", messages=[{"role": "user", "content": "hi"}], stream=True,
+                                            stream_options={"include_usage": True}):
     if chunk.choices:
         print(chunk.choices[0].delta.content or "", end="", flush=True)
         if chunk.choices[0].finish_reason:
             print(f"\n[finish_reason={chunk.choices[0].finish_reason}]")
     elif chunk.usage:
         print(f"[usage: {chunk.usage.prompt_tokens} in, {chunk.usage.completion_tokens} out]")
+completion = client.chat.completions.create(model="any", messages=[{"role": "user", "content": "hi"}])
+print(f"unary: {completion.object}, finish_reason={completion.choices[0].finish_reason}, "
+      f"{completion.usage.total_tokens} tokens: {completion.choices[0].message.content}")
 PY
     echo
     echo "== google-genai SDK: interactions.create(stream=True)"
@@ -62,6 +68,8 @@ for event in client.interactions.create(model="any", input="hi", stream=True):
     elif event.event_type in ("interaction.completed", "error"):
         status = getattr(getattr(event, "interaction", None), "status", None) or getattr(event, "error", None)
         print(f"\n[{event.event_type}: {status}]")
+interaction = client.interactions.create(model="any", input="hi")
+print(f"unary: interaction {interaction.id}, status={interaction.status}")
 PY
     echo
 fi

@@ -116,17 +116,20 @@ class Upstream:
 
 def render_config(listen: int, admin: int, upstream: int, plugin_config: str,
                   with_filter: bool = True, wasm: Path = WASM,
-                  access_log: str = "/dev/null", hold_headers: bool = True) -> str:
+                  access_log: str = "/dev/null", hold_headers: bool = True,
+                  template: str = None) -> str:
     """envoy/envoy.yaml with the test's ports, the absolute .wasm path, a plugin configuration and
     the access log's path (or, for the benchmarks' baselines, without the filter or with another
-    module)."""
-    text = ENVOY_YAML.read_text()
+    module). `template` replaces envoy/envoy.yaml's text (another configuration of envoy/ with the
+    same ports)."""
+    text = template if template is not None else ENVOY_YAML.read_text()
     replacements = [
         (r"port_value: 10000\b", f"port_value: {listen}"),
         (r"port_value: 9901\b", f"port_value: {admin}"),
         (r"port_value: 8080\b", f"port_value: {upstream}"),
-        (r"path: /dev/stdout\b", f"path: {access_log}"),
     ]
+    if "path: /dev/stdout" in text:
+        replacements.append((r"path: /dev/stdout\b", f"path: {access_log}"))
     if with_filter and not hold_headers:
         replacements.append((r"\n\s+allow_on_headers_stop_iteration: true", ""))
     if with_filter:
@@ -149,7 +152,7 @@ class Envoy:
 
     def __init__(self, upstream: Upstream, plugin_config: str = "{}", concurrency: int = 1,
                  wait_ready: bool = True, with_filter: bool = True, wasm: Path = WASM,
-                 hold_headers: bool = True):
+                 hold_headers: bool = True, template: str = None):
         assert wasm.is_file(), f"{wasm} missing: run `make wasm` first"
         self.dir = Path(tempfile.mkdtemp(prefix="rt-envoy-"))
         self.port, self.admin_port = free_port(), free_port()
@@ -158,7 +161,8 @@ class Envoy:
         config = self.dir / "envoy.yaml"
         self.access_log = self.dir / "access.log"
         config.write_text(render_config(self.port, self.admin_port, upstream.port, plugin_config,
-                                        with_filter, wasm, str(self.access_log), hold_headers))
+                                        with_filter, wasm, str(self.access_log), hold_headers,
+                                        template))
         self.log = self.dir / "envoy.log"
         self.proc = subprocess.Popen(
             envoy_command() + ["-c", str(config), "--concurrency", str(concurrency),

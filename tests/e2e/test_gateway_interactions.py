@@ -9,7 +9,7 @@ import pytest
 from google import genai
 from google.genai import types
 
-from conftest import Envoy, http_get, post
+from conftest import REPO, Envoy, http_get, post
 from strict import assert_strict, parse_stream
 
 TEXT = "The quick brown fox jumps over the lazy dog."
@@ -229,3 +229,29 @@ def test_get_interaction_maps_to_get_response(envoy, upstream):
     request = upstream.last_request()
     assert request["method"] == "GET"
     assert request["path"].split("?")[0] == f"/v1/responses/{interaction_id}"
+
+
+def test_openai_front_config_turns_the_google_key_into_a_bearer_token(upstream):
+    """envoy/envoy-openai.yaml (Envoy in front of api.openai.com) with its cluster pointed at the
+    local upstream: a google-genai program's key reaches the upstream as OpenAI's bearer token, a
+    Chat program's Authorization passes untouched."""
+    text = (REPO / "envoy" / "envoy-openai.yaml").read_text()
+    text = text.replace("type: LOGICAL_DNS", "type: STATIC")
+    text = text.replace("socket_address: { address: api.openai.com, port_value: 443 }",
+                        "socket_address: { address: 127.0.0.1, port_value: 8080 }")
+    text = text[:text.index("      transport_socket:")]
+    proxy = Envoy(upstream, template=text)
+    try:
+        client = genai.Client(api_key="sk-test-key", http_options=types.HttpOptions(
+            base_url=proxy.url, api_version="v1beta", timeout=20_000,
+            retry_options=types.HttpRetryOptions(attempts=1)))
+        interaction = client.interactions.create(model="any", input="hi", extra_headers=replay("text"))
+        assert model_text(interaction) == TEXT
+        headers = upstream.last_request()["headers"]
+        assert headers["authorization"] == "Bearer sk-test-key"
+        status, _, _ = post(proxy.url, "/v1/chat/completions",
+                            headers={**replay("text"), "authorization": "Bearer sk-chat"})
+        assert status == 200
+        assert upstream.last_request()["headers"]["authorization"] == "Bearer sk-chat"
+    finally:
+        proxy.stop()
