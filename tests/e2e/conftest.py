@@ -114,6 +114,22 @@ class Upstream:
         return json.loads(http_get(self.url + "/_last_request")[1])
 
 
+def sent(upstream: Upstream) -> dict:
+    """The body the upstream last received, after checking it came to the Responses path and was
+    accepted (the strict upstream answers 400 to what the real API refuses)."""
+    request = upstream.last_request()
+    assert request["path"] == "/v1/responses", request
+    assert request["status"] == 200, f"the strict upstream refused the translated request: {request}"
+    return request["body"]
+
+
+def forwarded(upstream: Upstream, marker: str) -> bool:
+    """Whether a request carrying the header `x-test-marker: <marker>` reached the upstream."""
+    status, body = http_get(upstream.url + "/_requests")
+    assert status == 200
+    return any(r["headers"].get("x-test-marker") == marker for r in json.loads(body))
+
+
 def render_config(listen: int, admin: int, upstream: int, plugin_config: str,
                   with_filter: bool = True, wasm: Path = WASM,
                   access_log: str = "/dev/null", hold_headers: bool = True,

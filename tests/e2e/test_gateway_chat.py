@@ -9,7 +9,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from conftest import Envoy, http_get, post, wait_until
+from conftest import Envoy, forwarded, post, sent, wait_until
 
 TEXT = "The quick brown fox jumps over the lazy dog."
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -32,21 +32,6 @@ def client(envoy):
 
 def replay(name: str, **headers) -> dict:
     return {"x-replay-file": name, **headers}
-
-
-def sent(upstream) -> dict:
-    """What the upstream last received, and that it accepted it."""
-    request = upstream.last_request()
-    assert request["path"] == "/v1/responses", request
-    assert request["status"] == 200, f"the strict upstream refused the translated request: {request}"
-    return request["body"]
-
-
-def forwarded(upstream, marker: str) -> bool:
-    """Whether a request carrying the header `x-test-marker: <marker>` reached the upstream."""
-    status, body = http_get(upstream.url + "/_requests")
-    assert status == 200
-    return any(r["headers"].get("x-test-marker") == marker for r in json.loads(body))
 
 
 def test_unary_text(client, upstream):

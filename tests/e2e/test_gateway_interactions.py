@@ -9,7 +9,7 @@ import pytest
 from google import genai
 from google.genai import types
 
-from conftest import REPO, Envoy, http_get, post
+from conftest import REPO, Envoy, forwarded, post, sent
 from strict import assert_strict, parse_stream
 
 TEXT = "The quick brown fox jumps over the lazy dog."
@@ -33,21 +33,6 @@ def client(envoy):
 
 def replay(name: str) -> dict:
     return {"x-replay-file": name}
-
-
-def sent(upstream) -> dict:
-    """What the upstream last received, and that it accepted it."""
-    request = upstream.last_request()
-    assert request["path"] == "/v1/responses", request
-    assert request["status"] == 200, f"the strict upstream refused the translated request: {request}"
-    return request["body"]
-
-
-def forwarded(upstream, marker: str) -> bool:
-    """Whether a request carrying the header `x-test-marker: <marker>` reached the upstream."""
-    status, body = http_get(upstream.url + "/_requests")
-    assert status == 200
-    return any(r["headers"].get("x-test-marker") == marker for r in json.loads(body))
 
 
 def model_text(interaction) -> str:
