@@ -598,5 +598,8 @@ impl Drop for Request {
         if let Body::Stream(_) = self.body {
             Metrics::gauge(self.metrics.streams_active, -1);
         }
+        // A request that ended while its headers waited (the client went away) is no probe.
+        self.worker.probing.borrow_mut().retain(|(id, _)| *id != self.id);
+        self.worker.resumed.borrow_mut().retain(|id| *id != self.id);
     }
 }
