@@ -1,9 +1,10 @@
 """The filter inside a real Envoy (`--concurrency 1`), against Envoy without it, in one run.
 
 1. **CPU per MB**: the replay upstream sends a large stream as fast as it can (64 KiB chunks); the
-   Envoy process's CPU seconds (user + system, /proc) per upstream MB, for (a) no filter, (b) a
-   trivial rewrite filter (bench/copy-filter: reads each chunk and writes it back), (c) this
-   filter passing through, (d) Chat, (e) Interactions. Ratios are against (a) and (b).
+   Envoy process's CPU seconds (all its threads, from /proc schedstat in nanoseconds) per upstream
+   MB, for (a) no filter, (b) a trivial rewrite filter (bench/copy-filter: reads each chunk and
+   writes it back), (c) this filter passing through, (d) Chat, (e) Interactions. Ratios are
+   against (a) and (b).
 2. **Added latency per event**: the upstream writes an event every 5 ms (20 ms at 100 streams) and records when
    (`x-replay-id`); the client records when the matching output arrives (both on this machine's
    monotonic clock). p50 / p99 at 1 and 100 concurrent streams, no filter vs Chat.
@@ -13,8 +14,13 @@
 
 Run from the repository root with the test venv (`make bench` does):
 `.venv/bin/python bench/envoy_bench.py`. Uses the end-to-end harness (tests/e2e/conftest.py).
+Options: `--only cpu|latency|memory` (repeatable), `--rounds N` streams per CPU measurement,
+`--repeat K` CPU measurements per configuration, interleaved (the table gives the median and the
+range: the machine may be shared), and `--wasm LABEL=PATH` to add Chat and Interactions rows for
+another build of the module (e.g. the code before a change) measured in the same run.
 """
 
+import argparse
 import asyncio
 import json
 import os
@@ -39,8 +45,14 @@ ROUTES = {"passthrough": "/v1/responses", "chat": "/v1/chat/completions",
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    """CPU time of every thread of `pid`: nanoseconds on CPU from /proc/<pid>/task/*/schedstat
+    where the kernel keeps them, else user + system time in clock ticks from /proc/<pid>/stat."""
+    try:
+        return sum(int((task / "schedstat").read_text().split()[0])
+                   for task in pathlib.Path(f"/proc/{pid}/task").iterdir()) / 1e9
+    except (OSError, ValueError, IndexError):
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def rss_kib(pid: int) -> int:
@@ -74,16 +86,28 @@ async def request(port: int, path: str, headers: dict, on_line=None) -> int:
     return received
 
 
-def cpu_per_mb(upstream: Upstream, body_bytes: int, rounds: int) -> dict:
+def cpu_configurations(extra_wasm: list) -> list:
+    """(name, with_filter, module, route) of every CPU row."""
+    configurations = [
+        # Without the filter nothing translates the request: the baselines send Responses
+        # requests, which the upstream answers with the same stream.
+        ("no filter", False, WASM, ROUTES["passthrough"]),
+        ("trivial rewrite filter (copy)", True, COPY_WASM, ROUTES["passthrough"]),
+        ("filter, passthrough", True, WASM, ROUTES["passthrough"]),
+        ("filter, chat", True, WASM, ROUTES["chat"]),
+        ("filter, interactions", True, WASM, ROUTES["interactions"]),
+    ]
+    for label, path in extra_wasm:
+        configurations += [(f"filter ({label}), chat", True, path, ROUTES["chat"]),
+                           (f"filter ({label}), interactions", True, path,
+                            ROUTES["interactions"])]
+    return configurations
+
+
+def cpu_per_mb(upstream: Upstream, body_bytes: int, rounds: int, configurations: list) -> dict:
+    """Envoy CPU seconds per upstream MB of each configuration, measured once."""
     results = {}
-    for name, with_filter, wasm, route in (
-            # Without the filter nothing translates the request: the baselines send Responses
-            # requests, which the upstream answers with the same stream.
-            ("no filter", False, WASM, ROUTES["passthrough"]),
-            ("trivial rewrite filter (copy)", True, COPY_WASM, ROUTES["passthrough"]),
-            ("filter, passthrough", True, WASM, ROUTES["passthrough"]),
-            ("filter, chat", True, WASM, ROUTES["chat"]),
-            ("filter, interactions", True, WASM, ROUTES["interactions"])):
+    for name, with_filter, wasm, route in configurations:
         envoy = Envoy(upstream, with_filter=with_filter, wasm=wasm)
         try:
             headers = {"x-replay-file": "bench_synthetic_50k", "x-replay-chunk": "65536"}
@@ -158,7 +182,48 @@ def memory_per_stream(upstream: Upstream, with_filter: bool, streams: int) -> fl
         envoy.stop()
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", choices=("cpu", "latency", "memory"),
+                        help="run only these parts (repeatable; default: all)")
+    parser.add_argument("--rounds", type=int, default=30, help="streams per CPU measurement")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="CPU measurements per configuration (median reported)")
+    parser.add_argument("--wasm", action="append", default=[], metavar="LABEL=PATH",
+                        help="another build of the module to measure beside target/'s")
+    args = parser.parse_args()
+    args.extra = []
+    for spec in args.wasm:
+        label, _, path = spec.partition("=")
+        if not label or not pathlib.Path(path).is_file():
+            parser.error(f"--wasm {spec!r}: expected LABEL=PATH of an existing module")
+        args.extra.append((label, pathlib.Path(path).resolve()))
+    return args
+
+
+def print_cpu(upstream: Upstream, body: bytes, args: argparse.Namespace):
+    configurations = cpu_configurations(args.extra)
+    runs = [cpu_per_mb(upstream, len(body), args.rounds, configurations)
+            for _ in range(args.repeat)]
+    cpu = {name: statistics.median(run[name] for run in runs) for name, *_ in configurations}
+    base = cpu["no filter"]
+    copy = cpu["trivial rewrite filter (copy)"]
+    print(f"\n### Envoy CPU per upstream MB, one worker ({args.rounds} × {len(body) / 1e6:.1f} MB, "
+          f"64 KiB upstream chunks, median of {args.repeat})\n")
+    print("| configuration | CPU ms / MB | MB / CPU s | ÷ no filter | ÷ trivial rewrite | "
+          "range (ms / MB) |")
+    print("|---|---:|---:|---:|---:|---|")
+    for name, per_mb in cpu.items():
+        spread = sorted(run[name] * 1e3 for run in runs)
+        print(f"| {name} | {per_mb * 1e3:.2f} | {1 / per_mb:.0f} | {per_mb / base:.2f}× | "
+              f"{per_mb / copy:.2f}× | {spread[0]:.2f}–{spread[-1]:.2f} |")
+    for label, path in args.extra:
+        print(f"\n`{label}`: {path} ({path.stat().st_size} bytes)")
+
+
 def main() -> int:
+    args = parse_args()
+    parts = set(args.only or ("cpu", "latency", "memory"))
     for module in (WASM, COPY_WASM):
         if not module.is_file():
             sys.exit(f"{module} missing: run `make wasm bench-wasm`")
@@ -169,33 +234,26 @@ def main() -> int:
     upstream = Upstream(extra_dirs=[tmp])
     try:
         print(f"module: {WASM.stat().st_size} bytes ({WASM.relative_to(REPO)})")
+        if "cpu" in parts:
+            print_cpu(upstream, body, args)
 
-        rounds = 30
-        cpu = cpu_per_mb(upstream, len(body), rounds)
-        base = cpu["no filter"]
-        copy = cpu["trivial rewrite filter (copy)"]
-        print(f"\n### Envoy CPU per upstream MB, one worker ({rounds} × {len(body) / 1e6:.1f} MB, "
-              "64 KiB upstream chunks)\n")
-        print("| configuration | CPU ms / MB | MB / CPU s | ÷ no filter | ÷ trivial rewrite |")
-        print("|---|---:|---:|---:|---:|")
-        for name, per_mb in cpu.items():
-            print(f"| {name} | {per_mb * 1e3:.2f} | {1 / per_mb:.0f} | {per_mb / base:.2f}× | "
-                  f"{per_mb / copy:.2f}× |")
+        if "latency" in parts:
+            print("\n### Latency, upstream write → client read, per text delta (ms)\n")
+            print("| streams | configuration | p50 | p99 | samples |")
+            print("|---:|---|---:|---:|---:|")
+            for streams, delay_ms in ((1, 5), (100, 20)):
+                for name, with_filter in (("no filter", False), ("filter, chat", True)):
+                    ms = sorted(latencies(upstream, with_filter, streams, delay_ms))
+                    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+                    print(f"| {streams} | {name} | {statistics.median(ms):.3f} | {p99:.3f} | "
+                          f"{len(ms)} |")
 
-        print("\n### Latency, upstream write → client read, per text delta (ms)\n")
-        print("| streams | configuration | p50 | p99 | samples |")
-        print("|---:|---|---:|---:|---:|")
-        for streams, delay_ms in ((1, 5), (100, 20)):
+        if "memory" in parts:
+            print("\n### Envoy RSS per open stream (1,000 streams held mid-answer)\n")
+            print("| configuration | KiB per stream |")
+            print("|---|---:|")
             for name, with_filter in (("no filter", False), ("filter, chat", True)):
-                ms = sorted(latencies(upstream, with_filter, streams, delay_ms))
-                p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-                print(f"| {streams} | {name} | {statistics.median(ms):.3f} | {p99:.3f} | {len(ms)} |")
-
-        print("\n### Envoy RSS per open stream (1,000 streams held mid-answer)\n")
-        print("| configuration | KiB per stream |")
-        print("|---|---:|")
-        for name, with_filter in (("no filter", False), ("filter, chat", True)):
-            print(f"| {name} | {memory_per_stream(upstream, with_filter, 1000):.1f} |")
+                print(f"| {name} | {memory_per_stream(upstream, with_filter, 1000):.1f} |")
     finally:
         stop(upstream.proc)
     return 0

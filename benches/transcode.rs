@@ -5,12 +5,41 @@
 //! * `synthetic_50k`: one long stream of 50,000 text deltas, whole and in 4096 / 64-byte chunks;
 //!
 //! each next to two baselines: `copy` (append the input to an output buffer: the least any body
-//! rewrite does) and `split_events` (also find every blank line). A ratio table follows.
+//! rewrite does) and `split_events` (also find every blank line). A ratio table follows, then the
+//! heap allocations per event, counted by this binary's global allocator while a stream is fed
+//! the way the filter feeds it (64 KiB chunks into one reused output buffer).
 
 use criterion::{black_box, criterion_group, Criterion, Throughput};
 use responses_transcoder::{Dialect, StreamOptions, Transcoder};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// The system allocator, counting allocations and reallocations.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// The corpus streams, or none (with a note) when `../shared/corpus` is absent.
 fn corpus() -> Vec<Vec<u8>> {
@@ -155,6 +184,59 @@ fn ratio_table(name: &str, inputs: &[Vec<u8>], with_chunks: bool) {
     }
 }
 
+/// Heap allocations while `inputs` are translated as the filter does it: 64 KiB chunks into one
+/// output buffer reused from chunk to chunk. `skip` chunks of each stream are fed first and not
+/// counted (the stream's first events build its identity and its frame heads). Returns
+/// (allocations, events counted).
+fn allocations(dialect: Dialect, inputs: &[Vec<u8>], skip: usize) -> (u64, u64) {
+    const CHUNK: usize = 65_536;
+    let mut out = Vec::with_capacity(4 * CHUNK);
+    let (mut counted, mut events) = (0, 0);
+    for input in inputs {
+        let Some(mut transcoder) = Transcoder::new(dialect, StreamOptions::default()) else {
+            continue;
+        };
+        let mut chunks = input.chunks(CHUNK);
+        for chunk in chunks.by_ref().take(skip) {
+            out.clear();
+            transcoder.feed(chunk, &mut out);
+        }
+        let before = (
+            ALLOCATIONS.load(Ordering::Relaxed),
+            transcoder.stats().events_in,
+        );
+        for chunk in chunks {
+            out.clear();
+            transcoder.feed(chunk, &mut out);
+        }
+        out.clear();
+        transcoder.finish(&mut out);
+        counted += ALLOCATIONS.load(Ordering::Relaxed) - before.0;
+        events += transcoder.stats().events_in - before.1;
+    }
+    (counted, events)
+}
+
+/// Prints the heap allocations per event: the synthetic stream after its first chunk (its hot
+/// path: text deltas), and every corpus stream from its first byte (every kind of event).
+fn allocation_table(corpus: &[Vec<u8>]) {
+    println!("\nheap allocations (64 KiB chunks, one reused output buffer)");
+    println!("| input | dialect | allocations | events | per event |\n|---|---|---:|---:|---:|");
+    let synthetic = [synthetic_50k()];
+    for (name, inputs, skip) in [
+        ("synthetic, after its first chunk", &synthetic[..], 1),
+        ("corpus, whole streams", corpus, 0),
+    ] {
+        for dialect in [Dialect::Chat, Dialect::Interactions] {
+            let (counted, events) = allocations(dialect, inputs, skip);
+            println!(
+                "| {name} | {dialect:?} | {counted} | {events} | {:.3} |",
+                counted as f64 / events.max(1) as f64
+            );
+        }
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let corpus = corpus();
     if !corpus.is_empty() {
@@ -173,4 +255,5 @@ fn main() {
         ratio_table("corpus (104 streams)", &corpus, false);
     }
     ratio_table("synthetic_50k", &[synthetic_50k()], true);
+    allocation_table(&corpus);
 }

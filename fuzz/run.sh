@@ -10,11 +10,17 @@ seconds=${2:?usage: fuzz/run.sh TARGET SECONDS}
 shift 2
 
 mkdir -p "corpus/$target"
-if [ "$target" != structured ]; then
+if [ "$target" = request ]; then
+    # Client requests and unary answers, each behind its selector byte (fuzz/src/lib.rs).
+    cp seeds/request/* "corpus/$target/"
+elif [ "$target" != structured ]; then
+    # The first five bytes of an input choose the cap and chunk lengths (fuzz/src/lib.rs); for
+    # `fast_path` a sixth, even, byte makes the rest a stream rather than choices.
+    header='\x80\x06\xff\x00\x02'
+    [ "$target" = fast_path ] && header="$header\\x00"
     for seed in ../../shared/corpus/*.sse ../tests/e2e/streams/*.sse; do
         [ -f "$seed" ] || continue
-        # The first five bytes of an input choose the cap and chunk lengths (fuzz/src/lib.rs).
-        { printf '\x80\x06\xff\x00\x02'; cat "$seed"; } > "corpus/$target/seed-$(basename "$seed")"
+        { printf "$header"; cat "$seed"; } > "corpus/$target/seed-$(basename "$seed")"
     done
 fi
 RUSTC_BOOTSTRAP=1 cargo fuzz run --release --sanitizer none "$target" "corpus/$target" -- \

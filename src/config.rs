@@ -1,8 +1,8 @@
 //! Plugin configuration: the JSON given in Envoy's `configuration` field, its defaults, its
 //! validation (every message names the field at fault) and the per-request dialect selection.
 
-use crate::json::Fields;
-use crate::request::RequestOptions;
+use crate::json::{push_str, Fields};
+use crate::request::{decimal, RequestOptions};
 use crate::{chat, interactions};
 use serde_json::value::RawValue;
 
@@ -193,7 +193,7 @@ impl Config {
             .and_then(Fields::parse)
             .ok_or("config: not a JSON object")?;
         if let Some(key) = fields.duplicate() {
-            return Err(format!("config: {key:?} is given more than once"));
+            return Err(["config: ", &quoted(key), " is given more than once"].concat());
         }
         for (key, value) in &fields.entries {
             config.set(key, value)?;
@@ -211,17 +211,30 @@ impl Config {
     }
 
     fn set(&mut self, key: &str, value: &RawValue) -> Result<(), String> {
-        let bad =
-            |expected: &str| format!("config: {key:?} must be {expected}, got {}", value.get());
+        let bad = |expected: &str| {
+            [
+                "config: ",
+                &quoted(key),
+                " must be ",
+                expected,
+                ", got ",
+                value.get(),
+            ]
+            .concat()
+        };
         let text = || serde_json::from_str::<String>(value.get()).ok();
         let choice = |choices: &str| text().ok_or_else(|| bad(choices));
-        let flag = || serde_json::from_str::<bool>(value.get()).map_err(|_| bad("true or false"));
+        let flag = || match value.get() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(bad("true or false")),
+        };
         let bytes = |max: usize| {
             serde_json::from_str::<u64>(value.get())
                 .ok()
                 .and_then(|n| usize::try_from(n).ok())
                 .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| bad(&format!("an integer from 1 to {max}")))
+                .ok_or_else(|| bad(&["an integer from 1 to ", &decimal(max as u64)].concat()))
         };
         match key {
             "default_dialect" => {
@@ -259,13 +272,17 @@ impl Config {
                     .chain(interactions::request::UNSUPPORTED_FIELDS)
                     .copied()
                     .collect();
-                let expected = format!("a list of unsupported fields: {}", known.join(", "));
+                let expected = ["a list of unsupported fields: ", &known.join(", ")].concat();
                 let names: Vec<String> =
                     serde_json::from_str(value.get()).map_err(|_| bad(&expected))?;
                 if let Some(name) = names.iter().find(|n| !known.contains(&n.as_str())) {
-                    return Err(format!(
-                        "config: \"drop_unsupported_fields\": {name:?} is not a field the filter refuses; {expected}"
-                    ));
+                    return Err([
+                        "config: \"drop_unsupported_fields\": ",
+                        &quoted(name),
+                        " is not a field the filter refuses; ",
+                        &expected,
+                    ]
+                    .concat());
                 }
                 self.request.drop_unsupported_fields = names;
             }
@@ -298,10 +315,13 @@ impl Config {
                 };
             }
             _ => {
-                return Err(format!(
-                    "config: unknown field {key:?}; known fields: {}",
-                    KEYS.join(", ")
-                ))
+                return Err([
+                    "config: unknown field ",
+                    &quoted(key),
+                    "; known fields: ",
+                    &KEYS.join(", "),
+                ]
+                .concat())
             }
         }
         Ok(())
@@ -340,6 +360,13 @@ impl Config {
             self.default_dialect
         }
     }
+}
+
+/// A name as a JSON string literal, quoted and escaped, for error messages.
+fn quoted(name: &str) -> String {
+    let mut out = Vec::with_capacity(name.len() + 2);
+    push_str(&mut out, name);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]

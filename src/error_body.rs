@@ -25,7 +25,8 @@ fn raw(value: Option<&RawValue>) -> Option<&str> {
 
 /// The error body for a client of `dialect`, or `None` when the body should pass untouched.
 pub fn rewrite(dialect: Dialect, status: u16, body: &[u8]) -> Option<Vec<u8>> {
-    let parsed: Option<Body> = serde_json::from_slice(body).ok();
+    let text = String::from_utf8_lossy(body);
+    let parsed: Option<Body> = serde_json::from_str(&text).ok();
     let error = parsed.as_ref().and_then(|b| b.error.as_ref());
     let mut fallback_message = Vec::new();
     let message = match error
@@ -34,7 +35,6 @@ pub fn rewrite(dialect: Dialect, status: u16, body: &[u8]) -> Option<Vec<u8>> {
     {
         Some(message) => message,
         None => {
-            let text = String::from_utf8_lossy(body);
             let mut end = text.len().min(MAX_MESSAGE_BYTES);
             while !text.is_char_boundary(end) {
                 end -= 1;
@@ -168,7 +168,10 @@ mod tests {
 
     #[test]
     fn rejections_in_each_dialect() {
-        let refused = Rejection::unsupported("stop", "the Responses API has no stop sequences");
+        let refused = Rejection::unsupported(
+            &crate::request::Path::top("stop"),
+            "the Responses API has no stop sequences",
+        );
         let chat: serde_json::Value =
             serde_json::from_slice(&rejection(Dialect::Chat, &refused)).unwrap();
         assert_eq!(chat["error"]["param"], "stop");

@@ -599,7 +599,10 @@ impl Drop for Request {
             Metrics::gauge(self.metrics.streams_active, -1);
         }
         // A request that ended while its headers waited (the client went away) is no probe.
-        self.worker.probing.borrow_mut().retain(|(id, _)| *id != self.id);
+        self.worker
+            .probing
+            .borrow_mut()
+            .retain(|(id, _)| *id != self.id);
         self.worker.resumed.borrow_mut().retain(|id| *id != self.id);
     }
 }

@@ -15,7 +15,10 @@
 //!              filter (proxy-wasm glue)      bin/transcode (CLI)      benches / tests
 //! ```
 //!
-//! * [`sse`] frames bytes into event payloads (WHATWG rules, byte cap) and knows nothing else.
+//! * [`sse`] frames bytes into event payloads (WHATWG rules, byte cap) and knows nothing else;
+//!   it borrows complete lines from the input chunk and copies only a line split across chunks.
+//! * [`fast_path`] reads the hot delta events straight from their bytes; whatever it does not
+//!   accept goes to the full parse.
 //! * [`responses`] is the upstream event model, borrowed from the payload.
 //! * [`chat`] writes Chat Completions chunks; [`interactions`] writes Gemini Interactions events.
 //! * [`transcoder`] owns one stream: identity, terminal outcome, counters; the filter and the CLI
@@ -23,6 +26,10 @@
 //! * [`config`] is the plugin configuration and the per-request dialect choice.
 //! * [`resume`] maps an Interactions stream resume onto the Responses API's.
 //! * [`error_body`] rewrites a non-2xx upstream error body into the client dialect's error body.
+//! * [`request`] is what the Chat and Interactions request translators (`chat::request`,
+//!   `interactions::request`) share; [`outcome`] the terminal types every encoder matches.
+//! * [`telemetry`] is the per-request report (tokens, outcome); [`tracking`] bounds what each
+//!   part has sent; [`json`] holds the small JSON writers.
 //! * `filter` (wasm32 only) is the proxy-wasm glue.
 //!
 //! Everything but `filter` is plain Rust, tested natively with `cargo test`.
@@ -30,6 +37,7 @@
 pub mod chat;
 pub mod config;
 pub mod error_body;
+pub mod fast_path;
 pub mod interactions;
 pub mod json;
 pub mod outcome;

@@ -6,8 +6,12 @@
 //! body key by key with [`Fields`], so that every key is either carried over, refused with a 400
 //! naming it, or dropped because the configuration names it in `drop_unsupported_fields`. Nothing
 //! is dropped silently.
+//!
+//! The walk knows where it is as a [`Path`] on the stack, written out only when a rejection names
+//! it; a rejection travels up the walk boxed ([`Refusal`]), so each `?` moves one pointer. Both
+//! keep the translators small (they run once per request, not per event).
 
-use crate::json::Fields;
+use crate::json::{push_u64, Fields};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -36,6 +40,9 @@ pub struct Rejection {
     pub code: &'static str,
 }
 
+/// A [`Rejection`] on its way up the walk.
+pub type Refusal = Box<Rejection>;
+
 impl Rejection {
     /// The body is not JSON (or not an object where one is required at the top).
     pub fn malformed(detail: impl std::fmt::Display) -> Self {
@@ -47,63 +54,163 @@ impl Rejection {
         }
     }
 
-    /// A field that has no equivalent in the Responses API (and is not configured to be dropped).
-    pub fn unsupported(param: &str, why: &str) -> Self {
-        Rejection {
-            status: 400,
-            message: format!("Unsupported parameter: '{param}': {why}."),
-            param: Some(param.to_owned()),
-            code: "unsupported_parameter",
-        }
-    }
-
-    /// A field this dialect does not define.
-    pub fn unknown(param: &str) -> Self {
-        Rejection {
-            status: 400,
-            message: format!("Unrecognized request argument supplied: '{param}'."),
-            param: Some(param.to_owned()),
-            code: "unknown_parameter",
-        }
-    }
-
-    /// A required field is absent.
-    pub fn missing(param: &str) -> Self {
-        Rejection {
-            status: 400,
-            message: format!("Missing required parameter: '{param}'."),
-            param: Some(param.to_owned()),
-            code: "missing_required_parameter",
-        }
-    }
-
-    /// A field of the wrong JSON type; `expected` reads like "a string" or "an array".
-    pub fn invalid_type(param: &str, expected: &str) -> Self {
-        Rejection {
-            status: 400,
-            message: format!("Invalid type for '{param}': expected {expected}."),
-            param: Some(param.to_owned()),
-            code: "invalid_type",
-        }
-    }
-
-    /// A field of the right type whose value cannot be used; `why` says what is wrong.
-    pub fn invalid_value(param: &str, why: &str) -> Self {
-        Rejection {
-            status: 400,
-            message: format!("Invalid value for '{param}': {why}."),
-            param: Some(param.to_owned()),
-            code: "invalid_value",
-        }
-    }
-
     /// The body exceeds `max_request_bytes`.
     pub fn too_large(limit: usize) -> Self {
         Rejection {
             status: 413,
-            message: format!("The request body exceeds the gateway's limit of {limit} bytes."),
+            message: [
+                "The request body exceeds the gateway's limit of ",
+                &decimal(limit as u64),
+                " bytes.",
+            ]
+            .concat(),
             param: None,
             code: "request_too_large",
+        }
+    }
+
+    /// A field that has no equivalent in the Responses API (and is not configured to be dropped).
+    pub fn unsupported(param: &Path, why: &str) -> Refusal {
+        named(
+            "unsupported_parameter",
+            "Unsupported parameter: '",
+            param,
+            &["': ", why, "."],
+        )
+    }
+
+    /// A field this dialect does not define.
+    pub fn unknown(param: &Path) -> Refusal {
+        named(
+            "unknown_parameter",
+            "Unrecognized request argument supplied: '",
+            param,
+            &["'."],
+        )
+    }
+
+    /// A required field is absent.
+    pub fn missing(param: &Path) -> Refusal {
+        named(
+            "missing_required_parameter",
+            "Missing required parameter: '",
+            param,
+            &["'."],
+        )
+    }
+
+    /// A field of the wrong JSON type; `expected` reads like "a string" or "an array".
+    pub fn invalid_type(param: &Path, expected: &str) -> Refusal {
+        named(
+            "invalid_type",
+            "Invalid type for '",
+            param,
+            &["': expected ", expected, "."],
+        )
+    }
+
+    /// A field of the right type whose value cannot be used; `why` says what is wrong, in
+    /// pieces that are joined (so that numbers and names need no formatting machinery).
+    pub fn invalid_value(param: &Path, why: &[&str]) -> Refusal {
+        let mut rejection = named("invalid_value", "Invalid value for '", param, &["': "]);
+        for piece in why {
+            rejection.message.push_str(piece);
+        }
+        rejection.message.push('.');
+        rejection
+    }
+}
+
+/// A 400 naming `param`: `message` is `before`, the path, then `after`.
+#[cold]
+#[inline(never)]
+fn named(code: &'static str, before: &str, param: &Path, after: &[&str]) -> Refusal {
+    let param = param.text();
+    let mut message = String::with_capacity(before.len() + param.len() + 64);
+    message.push_str(before);
+    message.push_str(&param);
+    for piece in after {
+        message.push_str(piece);
+    }
+    Box::new(Rejection {
+        status: 400,
+        message,
+        param: Some(param),
+        code,
+    })
+}
+
+/// The decimal digits of `n`, for messages.
+pub fn decimal(n: u64) -> String {
+    let mut digits = Vec::with_capacity(20);
+    push_u64(&mut digits, n);
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// Where a value sits in the client's body (`messages[2].content[0].type`): a chain of keys and
+/// indices kept on the stack while the walk descends, and written out only when a rejection
+/// names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    step: Step<'p>,
+}
+
+/// One step down: into an object's key, or an array's element.
+#[derive(Debug, Clone, Copy)]
+enum Step<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+impl<'p> Path<'p> {
+    /// A top-level key: `Path::top("messages")` is `messages`.
+    pub const fn top(key: &'p str) -> Self {
+        Path {
+            parent: None,
+            step: Step::Key(key),
+        }
+    }
+
+    /// A key below this path: `messages[0]` and `content` make `messages[0].content`.
+    pub fn key<'q>(&'q self, key: &'q str) -> Path<'q> {
+        Path {
+            parent: Some(self),
+            step: Step::Key(key),
+        }
+    }
+
+    /// An array element below this path: `messages` and 2 make `messages[2]`.
+    pub fn index(&self, i: usize) -> Path<'_> {
+        Path {
+            parent: Some(self),
+            step: Step::Index(i),
+        }
+    }
+
+    /// The path as written in rejections.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        self.write(&mut text);
+        text
+    }
+
+    fn write(&self, out: &mut String) {
+        if let Some(parent) = self.parent {
+            parent.write(out);
+        }
+        match self.step {
+            Step::Key(key) => {
+                if self.parent.is_some() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Step::Index(i) => {
+                out.push('[');
+                out.push_str(&decimal(i as u64));
+                out.push(']');
+            }
         }
     }
 }
@@ -124,33 +231,31 @@ impl RequestOptions {
     }
 }
 
-/// Joins a path and a key: `join("messages[0]", "content")` is `messages[0].content`.
-pub fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-/// Joins a path and an array index: `index("messages", 2)` is `messages[2]`.
-pub fn index(path: &str, i: usize) -> String {
-    format!("{path}[{i}]")
-}
-
 /// Reads the whole request body as a JSON object.
-pub fn body_fields(body: &[u8]) -> Result<Fields<'_>, Rejection> {
-    let text = std::str::from_utf8(body).map_err(Rejection::malformed)?;
-    let value: &RawValue = serde_json::from_str(text).map_err(Rejection::malformed)?;
+pub fn body_fields(body: &[u8]) -> Result<Fields<'_>, Refusal> {
+    let malformed = |detail: &dyn std::fmt::Display| Box::new(Rejection::malformed(detail));
+    let text = std::str::from_utf8(body).map_err(|e| malformed(&e))?;
+    let value: &RawValue = serde_json::from_str(text).map_err(|e| malformed(&e))?;
     let fields = Fields::parse(value.get())
-        .ok_or_else(|| Rejection::malformed("the top level must be a JSON object"))?;
-    if let Some(key) = fields.duplicate() {
-        return Err(Rejection::invalid_value(
-            key,
-            "the key appears more than once",
-        ));
+        .ok_or_else(|| malformed(&"the top level must be a JSON object"))?;
+    no_duplicate(fields, None)
+}
+
+/// Refuses an object whose key appears twice (`path` is the object's, `None` at the top).
+fn no_duplicate<'a>(fields: Fields<'a>, path: Option<&Path>) -> Result<Fields<'a>, Refusal> {
+    match fields.duplicate() {
+        None => Ok(fields),
+        Some(key) => {
+            let at = match path {
+                Some(path) => path.key(key),
+                None => Path::top(key),
+            };
+            Err(Rejection::invalid_value(
+                &at,
+                &["the key appears more than once"],
+            ))
+        }
     }
-    Ok(fields)
 }
 
 /// Whether `raw` is JSON `null`.
@@ -158,65 +263,82 @@ pub fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
 }
 
+/// Refuses the first key of `fields` that is not in `allowed`.
+#[inline(never)]
+pub fn only_keys(fields: &Fields, path: &Path, allowed: &[&str]) -> Result<(), Refusal> {
+    match fields
+        .entries
+        .iter()
+        .find(|(key, _)| !allowed.contains(&key.as_ref()))
+    {
+        Some((key, _)) => Err(Rejection::unknown(&path.key(key))),
+        None => Ok(()),
+    }
+}
+
 /// Reads an object field (duplicate keys refused).
-pub fn object<'a>(raw: &'a RawValue, param: &str) -> Result<Fields<'a>, Rejection> {
+#[inline(never)]
+pub fn object<'a>(raw: &'a RawValue, param: &Path) -> Result<Fields<'a>, Refusal> {
     let fields =
         Fields::parse(raw.get()).ok_or_else(|| Rejection::invalid_type(param, "an object"))?;
-    if let Some(key) = fields.duplicate() {
-        return Err(Rejection::invalid_value(
-            &join(param, key),
-            "the key appears more than once",
-        ));
-    }
-    Ok(fields)
+    no_duplicate(fields, Some(param))
 }
 
 /// Reads an array field, its elements left raw.
-pub fn array<'a>(raw: &'a RawValue, param: &str) -> Result<Vec<&'a RawValue>, Rejection> {
+#[inline(never)]
+pub fn array<'a>(raw: &'a RawValue, param: &Path) -> Result<Vec<&'a RawValue>, Refusal> {
     serde_json::from_str(raw.get()).map_err(|_| Rejection::invalid_type(param, "an array"))
 }
 
-/// Reads a string field, unescaped (borrowed when it holds no escape).
-pub fn string<'a>(raw: &'a RawValue, param: &str) -> Result<Cow<'a, str>, Rejection> {
+/// A JSON string's text, unescaped (borrowed when it holds no escape); `None` for any other
+/// value.
+#[inline(never)]
+pub fn text(raw: &RawValue) -> Option<Cow<'_, str>> {
     #[derive(serde::Deserialize)]
     struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
-    serde_json::from_str::<Text>(raw.get())
-        .map(|t| t.0)
-        .map_err(|_| Rejection::invalid_type(param, "a string"))
+    serde_json::from_str::<Text>(raw.get()).ok().map(|t| t.0)
+}
+
+/// Reads a string field, unescaped (borrowed when it holds no escape).
+pub fn string<'a>(raw: &'a RawValue, param: &Path) -> Result<Cow<'a, str>, Refusal> {
+    text(raw).ok_or_else(|| Rejection::invalid_type(param, "a string"))
 }
 
 /// Checks that a field is a JSON string and returns it raw (quotes and escapes kept), ready to be
 /// copied into the output.
-pub fn raw_string<'a>(raw: &'a RawValue, param: &str) -> Result<&'a str, Rejection> {
+#[inline(never)]
+pub fn raw_string<'a>(raw: &'a RawValue, param: &Path) -> Result<&'a str, Refusal> {
     string(raw, param)?;
     Ok(raw.get())
 }
 
 /// Reads a boolean field.
-pub fn boolean(raw: &RawValue, param: &str) -> Result<bool, Rejection> {
-    serde_json::from_str(raw.get()).map_err(|_| Rejection::invalid_type(param, "a boolean"))
+#[inline(never)]
+pub fn boolean(raw: &RawValue, param: &Path) -> Result<bool, Refusal> {
+    match raw.get() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Rejection::invalid_type(param, "a boolean")),
+    }
 }
 
 /// Reads a non-negative integer field.
-pub fn unsigned(raw: &RawValue, param: &str) -> Result<u64, Rejection> {
+#[inline(never)]
+pub fn unsigned(raw: &RawValue, param: &Path) -> Result<u64, Refusal> {
     serde_json::from_str(raw.get())
         .map_err(|_| Rejection::invalid_type(param, "a non-negative integer"))
 }
 
-/// Checks that a field is a number within `min..=max` and returns it raw, so the output carries
+/// Checks that a field is a number from 0 to `max` and returns it raw, so the output carries
 /// the client's exact digits.
-pub fn number_in<'a>(
-    raw: &'a RawValue,
-    param: &str,
-    min: f64,
-    max: f64,
-) -> Result<&'a str, Rejection> {
+#[inline(never)]
+pub fn number_up_to<'a>(raw: &'a RawValue, param: &Path, max: u32) -> Result<&'a str, Refusal> {
     let n: f64 =
         serde_json::from_str(raw.get()).map_err(|_| Rejection::invalid_type(param, "a number"))?;
-    if !(min..=max).contains(&n) {
+    if !(0.0..=f64::from(max)).contains(&n) {
         return Err(Rejection::invalid_value(
             param,
-            &format!("expected a number from {min} to {max}"),
+            &["expected a number from 0 to ", &decimal(max.into())],
         ));
     }
     Ok(raw.get())
@@ -245,27 +367,44 @@ mod tests {
 
     #[test]
     fn readers_name_the_field() {
-        let err = string(raw("1"), "messages[0].role").unwrap_err();
+        let role = Path::top("messages");
+        let role = role.index(0);
+        let role = role.key("role");
+        let err = string(raw("1"), &role).unwrap_err();
         assert_eq!(err.param.as_deref(), Some("messages[0].role"));
         assert_eq!(err.code, "invalid_type");
-        assert_eq!(string(raw(r#""a\nb""#), "x").unwrap(), "a\nb");
-        assert_eq!(raw_string(raw(r#""a\nb""#), "x").unwrap(), r#""a\nb""#);
-        assert!(boolean(raw("\"true\""), "stream").is_err());
-        assert!(unsigned(raw("-1"), "n").is_err());
-        assert_eq!(number_in(raw("0.70"), "t", 0.0, 2.0).unwrap(), "0.70");
-        let out = number_in(raw("3"), "temperature", 0.0, 2.0).unwrap_err();
+        assert_eq!(
+            err.message,
+            "Invalid type for 'messages[0].role': expected a string."
+        );
+        let x = Path::top("x");
+        assert_eq!(string(raw(r#""a\nb""#), &x).unwrap(), "a\nb");
+        assert_eq!(raw_string(raw(r#""a\nb""#), &x).unwrap(), r#""a\nb""#);
+        assert!(boolean(raw("\"true\""), &x).is_err());
+        assert!(boolean(raw("true"), &x).unwrap());
+        assert!(unsigned(raw("-1"), &x).is_err());
+        assert_eq!(number_up_to(raw("0.70"), &x, 2).unwrap(), "0.70");
+        let out = number_up_to(raw("3"), &Path::top("temperature"), 2).unwrap_err();
         assert_eq!(out.code, "invalid_value");
-        assert!(out.message.contains("'temperature'"));
-        assert!(object(raw(r#"{"a":1,"a":1}"#), "o").is_err());
-        assert_eq!(array(raw("[1,{}]"), "a").unwrap().len(), 2);
+        assert_eq!(
+            out.message,
+            "Invalid value for 'temperature': expected a number from 0 to 2."
+        );
+        let dup = object(raw(r#"{"a":1,"a":1}"#), &Path::top("o")).unwrap_err();
+        assert_eq!(dup.param.as_deref(), Some("o.a"));
+        assert_eq!(array(raw("[1,{}]"), &x).unwrap().len(), 2);
     }
 
     #[test]
-    fn paths_join() {
-        assert_eq!(join("", "model"), "model");
+    fn paths_are_written_only_when_named() {
+        let messages = Path::top("messages");
+        let second = messages.index(2);
+        assert_eq!(second.key("content").text(), "messages[2].content");
+        assert_eq!(Path::top("model").text(), "model");
+        assert_eq!(decimal(0), "0");
         assert_eq!(
-            join(&index("messages", 2), "content"),
-            "messages[2].content"
+            Rejection::too_large(1024).message.matches("1024").count(),
+            1
         );
     }
 }

@@ -51,7 +51,8 @@ impl Report {
             #[serde(borrow)]
             model: Option<Cow<'a, str>>,
         }
-        let identity: Option<Identity> = serde_json::from_slice(upstream_body).ok();
+        let text = String::from_utf8_lossy(upstream_body);
+        let identity: Option<Identity> = serde_json::from_str(&text).ok();
         let (id, model) = identity.map_or((None, None), |i| (i.id, i.model));
         Report {
             dialect,

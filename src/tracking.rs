@@ -68,8 +68,8 @@ impl Default for SentText {
 
 impl SentText {
     /// Records that `contents` was sent after what was sent before.
-    pub fn extend(&mut self, contents: &str) {
-        self.digest = digest(self.digest, contents.as_bytes());
+    pub fn extend(&mut self, contents: &[u8]) {
+        self.digest = digest(self.digest, contents);
         self.len += contents.len();
     }
 
@@ -80,7 +80,7 @@ impl SentText {
         if tail.is_empty() || digest(FNV_OFFSET, head.as_bytes()) != self.digest {
             return None;
         }
-        self.extend(tail);
+        self.extend(tail.as_bytes());
         Some(tail)
     }
 }
@@ -105,23 +105,22 @@ pub struct SentParts {
 impl SentParts {
     /// The record of `key`, created (evicting the oldest) when new.
     fn entry(&mut self, key: PartKey) -> Option<&mut SentText> {
-        let known = matches!(self.parts.last(), Some((last, _)) if *last == key)
-            || self.parts.iter().any(|(k, _)| *k == key);
-        if !known {
-            if self.parts.len() >= REMEMBERED_PARTS {
-                self.parts.remove(0);
+        // Keys are unique; the part being streamed is the last one.
+        let slot = match self.parts.iter().rposition(|(k, _)| *k == key) {
+            Some(slot) => slot,
+            None => {
+                if self.parts.len() >= REMEMBERED_PARTS {
+                    self.parts.remove(0);
+                }
+                self.parts.push((key, SentText::default()));
+                self.parts.len() - 1
             }
-            self.parts.push((key, SentText::default()));
-        }
-        self.parts
-            .iter_mut()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, sent)| sent)
+        };
+        self.parts.get_mut(slot).map(|(_, sent)| sent)
     }
 
     /// Records a delta of `key` as sent.
-    pub fn sent(&mut self, key: PartKey, contents: &str) {
+    pub fn sent(&mut self, key: PartKey, contents: &[u8]) {
         if let Some(sent) = self.entry(key) {
             sent.extend(contents);
         }
@@ -154,15 +153,15 @@ mod tests {
     #[test]
     fn done_after_full_deltas_sends_nothing() {
         let mut sent = SentParts::default();
-        sent.sent(KEY, "ab");
-        sent.sent(KEY, "c");
+        sent.sent(KEY, b"ab");
+        sent.sent(KEY, b"c");
         assert_eq!(sent.complete(KEY, "abc"), None);
     }
 
     #[test]
     fn done_after_partial_deltas_sends_the_tail() {
         let mut sent = SentParts::default();
-        sent.sent(KEY, "Got");
+        sent.sent(KEY, b"Got");
         assert_eq!(sent.complete(KEY, "Got it \\u00e9"), Some(" it \\u00e9"));
         assert_eq!(sent.complete(KEY, "Got it \\u00e9"), None);
     }
@@ -170,7 +169,7 @@ mod tests {
     #[test]
     fn inconsistent_done_sends_nothing() {
         let mut sent = SentParts::default();
-        sent.sent(KEY, "Hello");
+        sent.sent(KEY, b"Hello");
         assert_eq!(sent.complete(KEY, "Jello, world"), None);
         assert_eq!(sent.complete(KEY, "Hell"), None);
     }
@@ -179,7 +178,7 @@ mod tests {
     fn parts_are_independent_and_memory_is_bounded() {
         let mut sent = SentParts::default();
         for i in 0..1000 {
-            sent.sent(PartKey::new(Some(i), None, PartKind::Text), "x");
+            sent.sent(PartKey::new(Some(i), None, PartKind::Text), b"x");
         }
         assert_eq!(sent.parts.len(), REMEMBERED_PARTS);
         let refusal = PartKey {

@@ -5,12 +5,17 @@
 //! chunk's events reach the client in the same callback. [`Transcoder::finish`] ends the stream:
 //! when the upstream stopped without a terminal event, the client still gets an ending in its own
 //! dialect. Exactly one terminal outcome is emitted per stream; input after it is ignored.
+//!
+//! Delta events, most of any stream, take the fast path ([`crate::fast_path`]) once the stream's
+//! identity is fixed; every other event, and any delta the fast path finds unusual, the full
+//! parse. Both end in the same encoder call, so the output does not depend on which one read it.
 
 use crate::chat::ChatEncoder;
 use crate::config::{Dialect, InvalidEventPolicy, StreamOptions};
+use crate::fast_path;
 use crate::interactions::InteractionsEncoder;
 use crate::outcome::{IncompleteReason, OutcomeKind, StreamInfo, TerminalOutcome, UpstreamError};
-use crate::responses::{Event, EventKind, Usage};
+use crate::responses::{Delta, Event, EventKind, Usage};
 use crate::sse::{FrameError, Framer};
 
 /// Counters of one stream, read by the filter for its metrics.
@@ -45,6 +50,13 @@ impl Encoder {
         }
     }
 
+    fn delta(&mut self, info: &StreamInfo, delta: &Delta, out: &mut Vec<u8>) {
+        match self {
+            Encoder::Chat(chat) => chat.delta(info, delta, out),
+            Encoder::Interactions(interactions) => interactions.delta(info, delta, out),
+        }
+    }
+
     fn terminal(
         &mut self,
         info: &StreamInfo,
@@ -73,6 +85,11 @@ impl Encoder {
 struct Stream {
     encoder: Encoder,
     info: StreamInfo,
+    /// Whether `info` is frozen: from then on an event cannot change the stream's identity, and
+    /// delta events may take the fast path.
+    identity_fixed: bool,
+    /// The fast path's reader, unless it is off (see [`Transcoder::without_fast_path`]).
+    fast_path: Option<fast_path::Reader>,
     options: StreamOptions,
     finished: bool,
     stats: Stats,
@@ -98,11 +115,20 @@ impl Transcoder {
             stream: Stream {
                 encoder,
                 info: StreamInfo::default(),
+                identity_fixed: false,
+                fast_path: Some(fast_path::Reader::default()),
                 options,
                 finished: false,
                 stats: Stats::default(),
             },
         })
+    }
+
+    /// The same transcoder with every event read by the full parse: the reference the fast path
+    /// is checked against (differential tests and fuzz target).
+    pub fn without_fast_path(mut self) -> Transcoder {
+        self.stream.fast_path = None;
+        self
     }
 
     /// Translates one chunk of upstream body, appending the client bytes to `out`.
@@ -162,6 +188,20 @@ impl Stream {
             return;
         }
         self.stats.events_in += 1;
+        if let Some(reader) = self.fast_path.as_mut().filter(|_| self.identity_fixed) {
+            if let Some(delta) = reader.read(data) {
+                self.encoder.delta(&self.info, &delta, out);
+                return;
+            }
+        }
+        self.parse(data, out);
+    }
+
+    /// The full parse of one event's payload. Kept out of [`Stream::on_data`] so that the fast
+    /// path's code stays small: in V8, a function's frame (and what it spills) is sized for its
+    /// largest path.
+    #[inline(never)]
+    fn parse(&mut self, data: &[u8], out: &mut Vec<u8>) {
         if data == b"[DONE]" {
             self.end(&TerminalOutcome::Truncated, out);
             return;
@@ -210,12 +250,17 @@ impl Stream {
             }
             EventKind::Ignored => return,
             _ => {
-                self.info.freeze();
+                self.freeze();
                 self.encoder.event(&self.info, kind, &event, out);
                 return;
             }
         };
         self.end_at(&outcome, event.sequence_number, out);
+    }
+
+    fn freeze(&mut self) {
+        self.info.freeze();
+        self.identity_fixed = true;
     }
 
     fn end(&mut self, outcome: &TerminalOutcome, out: &mut Vec<u8>) {
@@ -228,7 +273,7 @@ impl Stream {
             return;
         }
         self.finished = true;
-        self.info.freeze();
+        self.freeze();
         self.stats.outcome = Some(OutcomeKind::of(outcome));
         self.stats.usage = outcome.response().and_then(|r| r.usage);
         self.encoder.terminal(&self.info, outcome, event_id, out);

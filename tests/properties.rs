@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::invariants::{check_all, check_output, pieces, run};
+use common::deltas::{self, Choices};
+use common::invariants::{check_all, check_fast_path, check_output, pieces, run};
 use proptest::prelude::*;
 use responses_transcoder::sse::Framer;
 use responses_transcoder::{Dialect, StreamOptions};
@@ -145,6 +146,28 @@ fn chunkings() -> impl Strategy<Value = Vec<usize>> {
     proptest::collection::vec(1usize..300, 1..16)
 }
 
+/// Most generated events are ones the fast path takes (else the differential tests below would
+/// mostly exercise the full parse), and not all of them.
+#[test]
+fn generated_delta_events_mostly_take_the_fast_path() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let choices: Vec<u8> = (0..20_000)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect();
+    let payloads = deltas::payloads(&mut Choices::new(&choices));
+    let accepted = deltas::check_reader(&payloads).unwrap();
+    assert!(
+        accepted * 2 > payloads.len() && accepted < payloads.len(),
+        "{accepted} of {} accepted",
+        payloads.len()
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -201,6 +224,35 @@ proptest! {
             }
         }
         prop_assert_eq!(text, deltas.concat());
+    }
+
+    /// Whatever delta event the fast path accepts — any kind, key order, spacing, escape, number —
+    /// reads the same as with the full parse, also when it repeats a shape the reader learnt.
+    #[test]
+    fn fast_path_reads_what_the_full_parse_reads(
+        choices in proptest::collection::vec(any::<u8>(), 0..3000),
+    ) {
+        let payloads = deltas::payloads(&mut Choices::new(&choices));
+        deltas::check_reader(&payloads).map_err(TestCaseError::fail)?;
+    }
+
+    /// Streams of such events, and real streams, translate to the same bytes and counters with
+    /// and without the fast path, whole and in any chunks, under any event cap.
+    #[test]
+    fn fast_path_changes_no_output(
+        choices in proptest::collection::vec(any::<u8>(), 0..2000),
+        pick in any::<usize>(),
+        chunks in chunkings(),
+        cap in prop_oneof![Just(1usize << 20), 16usize..400],
+    ) {
+        let options = StreamOptions { max_event_bytes: cap, ..StreamOptions::default() };
+        let mut choices = Choices::new(&choices);
+        let created_first = pick % 8 != 0;
+        let payloads = deltas::payloads(&mut choices);
+        let stream = deltas::stream(&mut choices, &payloads, created_first);
+        check_fast_path(options, &stream, &chunks).map_err(TestCaseError::fail)?;
+        let real = &streams()[pick % streams().len()];
+        check_fast_path(StreamOptions::default(), real, &chunks).map_err(TestCaseError::fail)?;
     }
 
     /// The framer yields the same events however its input is cut, CR / LF / CRLF included.

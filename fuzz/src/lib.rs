@@ -1,6 +1,9 @@
-//! Shared pieces of the fuzz targets: the stream invariants of `tests/common/invariants.rs` and
-//! the way a fuzz input is cut into an option set, chunk lengths and the stream itself.
+//! Shared pieces of the fuzz targets: the stream invariants of `tests/common/invariants.rs`, the
+//! delta events of `tests/common/deltas.rs`, and the way a fuzz input is cut into an option set,
+//! chunk lengths and the stream itself; and the request-side check of the `request` target.
 
+#[path = "../../tests/common/deltas.rs"]
+pub mod deltas;
 #[path = "../../tests/common/invariants.rs"]
 pub mod invariants;
 
@@ -34,4 +37,72 @@ pub fn check_dialect(dialect: Dialect, data: &[u8]) {
     let split = invariants::run(dialect, options, stream, &chunks).unwrap();
     assert!(whole == split, "output depends on chunking {chunks:?}");
     invariants::check_output(dialect, &whole).unwrap();
+}
+
+/// Checks one fuzz input against the request side: the first byte picks Chat or Interactions,
+/// request or unary answer; the rest is the body.
+pub fn check_request(data: &[u8]) {
+    use responses_transcoder::request::RequestOptions;
+    use responses_transcoder::{chat, error_body, interactions};
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let dialect = if selector & 1 == 0 {
+        Dialect::Chat
+    } else {
+        Dialect::Interactions
+    };
+    let options = StreamOptions {
+        emit_reasoning: selector & 4 == 0,
+        ..StreamOptions::default()
+    };
+    if selector & 2 == 0 {
+        let drop_all = RequestOptions {
+            drop_unsupported_fields: chat::request::UNSUPPORTED_FIELDS
+                .iter()
+                .chain(interactions::request::UNSUPPORTED_FIELDS)
+                .map(|f| f.to_string())
+                .collect(),
+        };
+        let request_options = if selector & 8 == 0 {
+            RequestOptions::default()
+        } else {
+            drop_all
+        };
+        let translated = match dialect {
+            Dialect::Interactions => interactions::request::translate(body, &request_options),
+            _ => chat::request::translate(body, &request_options),
+        };
+        match translated {
+            Ok(translated) => {
+                let value: serde_json::Value =
+                    serde_json::from_slice(&translated.body).expect("a translated request is JSON");
+                assert!(
+                    value["model"].is_string(),
+                    "a translated request names its model"
+                );
+            }
+            Err(rejection) => {
+                assert!(matches!(rejection.status, 400 | 413), "{rejection:?}");
+                assert!(!rejection.message.is_empty());
+                for dialect in [Dialect::Chat, Dialect::Interactions] {
+                    let body = error_body::rejection(dialect, &rejection);
+                    let value: serde_json::Value =
+                        serde_json::from_slice(&body).expect("an error body is JSON");
+                    assert!(value["error"]["message"].is_string());
+                }
+            }
+        }
+    } else {
+        let answer = match dialect {
+            Dialect::Interactions => interactions::unary::translate(body, &options),
+            _ => chat::unary::translate(body, &options),
+        };
+        assert!(
+            (200..600).contains(&answer.status),
+            "status {}",
+            answer.status
+        );
+        serde_json::from_slice::<serde_json::Value>(&answer.body).expect("a unary answer is JSON");
+    }
 }

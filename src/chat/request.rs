@@ -50,11 +50,11 @@
 
 use crate::json::{push_raw, ArrayWriter, Fields, ObjectWriter};
 use crate::request::{
-    array, body_fields, boolean, index, is_null, join, number_in, object, raw_string, string,
-    unsigned, Rejection, RequestOptions, Translated,
+    array, body_fields, boolean, decimal, is_null, number_up_to, object, only_keys, raw_string,
+    string, text, unsigned, Path, Refusal, Rejection, RequestOptions, Translated,
 };
-use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// Client fields with no Responses equivalent: refused with a 400 naming them, unless the
 /// configuration's `drop_unsupported_fields` lists them. `messages[].name` stands for the `name`
@@ -111,10 +111,14 @@ const MESSAGE_NAME: &str = "messages[].name";
 
 /// Translates one client request body into a Responses request.
 pub fn translate(body: &[u8], options: &RequestOptions) -> Result<Translated, Rejection> {
+    walk(body, options).map_err(|refusal| *refusal)
+}
+
+fn walk(body: &[u8], options: &RequestOptions) -> Result<Translated, Refusal> {
     let fields = body_fields(body)?;
     for required in ["model", "messages"] {
         if fields.get(required).is_none() {
-            return Err(Rejection::missing(required));
+            return Err(Rejection::missing(&Path::top(required)));
         }
     }
     let custom_tools = custom_tool_names(fields.get("tools"));
@@ -174,9 +178,9 @@ fn is_neutral(field: &str, raw: &RawValue) -> bool {
 fn unsupported(
     options: &RequestOptions,
     field: &str,
-    param: &str,
+    param: &Path,
     raw: &RawValue,
-) -> Result<(), Rejection> {
+) -> Result<(), Refusal> {
     if is_neutral(field, raw) || options.drops(field) {
         return Ok(());
     }
@@ -184,32 +188,35 @@ fn unsupported(
 }
 
 /// The value of `key`, unless it is absent or `null`.
+#[inline(never)]
 fn present<'a>(fields: &Fields<'a>, key: &str) -> Option<&'a RawValue> {
     fields.get(key).filter(|raw| !is_null(raw))
 }
 
 /// The value of a required key (`null` is left to the reader, which names the expected type).
-fn required<'a>(fields: &Fields<'a>, path: &str, key: &str) -> Result<&'a RawValue, Rejection> {
+#[inline(never)]
+fn required<'a>(fields: &Fields<'a>, path: &Path, key: &str) -> Result<&'a RawValue, Refusal> {
     fields
         .get(key)
-        .ok_or_else(|| Rejection::missing(&join(path, key)))
+        .ok_or_else(|| Rejection::missing(&path.key(key)))
 }
 
-/// Refuses the first key that is not in `allowed`.
-fn only_keys(fields: &Fields, path: &str, allowed: &[&str]) -> Result<(), Rejection> {
-    match fields
-        .entries
-        .iter()
-        .find(|(key, _)| !allowed.contains(&key.as_ref()))
-    {
-        Some((key, _)) => Err(Rejection::unknown(&join(path, key))),
-        None => Ok(()),
-    }
+/// A required string member, raw (quotes and escapes kept).
+#[inline(never)]
+fn required_raw<'a>(fields: &Fields<'a>, path: &Path, key: &str) -> Result<&'a str, Refusal> {
+    raw_string(required(fields, path, key)?, &path.key(key))
 }
 
 /// The object's required `type`, as a string.
-fn type_of<'a>(fields: &Fields<'a>, path: &str) -> Result<std::borrow::Cow<'a, str>, Rejection> {
-    string(required(fields, path, "type")?, &join(path, "type"))
+#[inline(never)]
+fn type_of<'a>(fields: &Fields<'a>, path: &Path) -> Result<Cow<'a, str>, Refusal> {
+    string(required(fields, path, "type")?, &path.key("type"))
+}
+
+/// Refuses a `type` that is none of the expected ones.
+#[inline(never)]
+fn bad_type(path: &Path, expected: &str) -> Refusal {
+    Rejection::invalid_value(&path.key("type"), &[expected])
 }
 
 /// Whether a raw value is a JSON string.
@@ -218,37 +225,33 @@ fn is_string(raw: &RawValue) -> bool {
 }
 
 /// Copies an optional string field of `fields` into `object` under the same key.
+#[inline(never)]
 fn copy_string(
     object: &mut ObjectWriter,
     fields: &Fields,
-    path: &str,
+    path: &Path,
     key: &str,
-) -> Result<(), Rejection> {
+) -> Result<(), Refusal> {
     if let Some(raw) = present(fields, key) {
-        object.raw(key, raw_string(raw, &join(path, key))?);
+        object.raw(key, raw_string(raw, &path.key(key))?);
     }
     Ok(())
 }
 
 /// Names of the custom tools the request declares (malformed entries are reported by the walk).
 fn custom_tool_names(tools: Option<&RawValue>) -> Vec<String> {
-    #[derive(Deserialize)]
-    struct Tool {
-        #[serde(rename = "type")]
-        kind: Option<String>,
-        custom: Option<Named>,
-    }
-    #[derive(Deserialize)]
-    struct Named {
-        name: Option<String>,
-    }
-    tools
-        .and_then(|raw| serde_json::from_str::<Vec<Tool>>(raw.get()).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|tool| tool.kind.as_deref() == Some("custom"))
-        .filter_map(|tool| tool.custom?.name)
-        .collect()
+    let tools: Vec<&RawValue> = tools
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default();
+    let name = |tool: &RawValue| {
+        let tool = Fields::parse(tool.get())?;
+        if text(tool.get("type")?)? != "custom" {
+            return None;
+        }
+        let name = text(Fields::parse(tool.get("custom")?.get())?.get("name")?)?;
+        Some(name.into_owned())
+    };
+    tools.into_iter().filter_map(name).collect()
 }
 
 /// What the client asked in `stream_options`.
@@ -292,73 +295,76 @@ impl<'o, 'a> Request<'o, 'a> {
     }
 
     /// Maps, refuses or drops one top-level field.
-    fn field(&mut self, key: &str, value: &'a RawValue) -> Result<(), Rejection> {
+    fn field(&mut self, key: &str, value: &'a RawValue) -> Result<(), Refusal> {
+        let at = &Path::top(key);
         if is_null(value) && key != "model" && key != "messages" {
             let known = MAPPED_FIELDS.contains(&key) || UNSUPPORTED_FIELDS.contains(&key);
             return if known {
                 Ok(())
             } else {
-                Err(Rejection::unknown(key))
+                Err(Rejection::unknown(at))
             };
         }
         match key {
-            "model" => self.object.raw(key, raw_string(value, key)?),
+            "model" => self.object.raw(key, raw_string(value, at)?),
             "messages" => {
                 let input = Conversation::new(self.options, self.custom_tools).translate(value)?;
                 self.object.key("input").extend_from_slice(&input);
             }
-            "temperature" => self.object.raw(key, number_in(value, key, 0.0, 2.0)?),
-            "top_p" => self.object.raw(key, number_in(value, key, 0.0, 1.0)?),
+            "temperature" => self.object.raw(key, number_up_to(value, at, 2)?),
+            "top_p" => self.object.raw(key, number_up_to(value, at, 1)?),
             "user"
             | "prompt_cache_key"
             | "safety_identifier"
             | "service_tier"
-            | "prompt_cache_retention" => self.object.raw(key, raw_string(value, key)?),
+            | "prompt_cache_retention" => self.object.raw(key, raw_string(value, at)?),
             "metadata" | "prompt_cache_options" | "moderation" => {
-                object(value, key)?;
+                object(value, at)?;
                 self.object.raw(key, value.get());
             }
-            "store" | "parallel_tool_calls" => self.object.bool(key, boolean(value, key)?),
+            "store" | "parallel_tool_calls" => self.object.bool(key, boolean(value, at)?),
             "max_tokens" => self.max_output_tokens("max_tokens", value)?,
             "max_completion_tokens" => self.max_output_tokens("max_completion_tokens", value)?,
-            "logprobs" => self.logprobs = boolean(value, key)?,
-            "top_logprobs" => self.top_logprobs = Some(top_logprobs(value)?),
-            "reasoning_effort" => self.reasoning_effort = Some(raw_string(value, key)?),
-            "verbosity" => self.verbosity = Some(raw_string(value, key)?),
+            "logprobs" => self.logprobs = boolean(value, at)?,
+            "top_logprobs" => self.top_logprobs = Some(top_logprobs(value, at)?),
+            "reasoning_effort" => self.reasoning_effort = Some(raw_string(value, at)?),
+            "verbosity" => self.verbosity = Some(raw_string(value, at)?),
             "response_format" => self.text_format = Some(text_format(value)?),
-            "stream" => self.stream = boolean(value, key)?,
+            "stream" => self.stream = boolean(value, at)?,
             "stream_options" => self.stream_options = Some(stream_options(value)?),
             "tools" => tools(self.object.key("tools"), value)?,
             "tool_choice" => tool_choice(self.object.key("tool_choice"), value)?,
             "n" => {
-                let n = unsigned(value, key)?;
+                let n = unsigned(value, at)?;
                 if n == 0 {
-                    return Err(Rejection::invalid_value(key, "expected at least 1"));
+                    return Err(Rejection::invalid_value(at, &["expected at least 1"]));
                 }
                 if n > 1 {
-                    unsupported(self.options, key, key, value)?;
+                    unsupported(self.options, key, at, value)?;
                 }
             }
-            _ if UNSUPPORTED_FIELDS.contains(&key) => unsupported(self.options, key, key, value)?,
-            _ => return Err(Rejection::unknown(key)),
+            _ if UNSUPPORTED_FIELDS.contains(&key) => unsupported(self.options, key, at, value)?,
+            _ => return Err(Rejection::unknown(at)),
         }
         Ok(())
     }
 
-    fn max_output_tokens(&mut self, key: &'static str, value: &RawValue) -> Result<(), Rejection> {
-        let n = unsigned(value, key)?;
+    fn max_output_tokens(&mut self, key: &'static str, value: &RawValue) -> Result<(), Refusal> {
+        let at = &Path::top(key);
+        let n = unsigned(value, at)?;
         if n < MIN_OUTPUT_TOKENS {
-            return Err(Rejection::invalid_value(
-                key,
-                &format!(
-                    "the Responses API requires at least {MIN_OUTPUT_TOKENS} output tokens, got {n}"
-                ),
-            ));
+            return Err(too_few_tokens(at, n));
         }
         match self.max_output_tokens {
             Some((other, m)) if m != n => Err(Rejection::invalid_value(
-                key,
-                &format!("it differs from '{other}' ({m}); send one of them"),
+                at,
+                &[
+                    "it differs from '",
+                    other,
+                    "' (",
+                    &decimal(m),
+                    "); send one of them",
+                ],
             )),
             _ => {
                 self.max_output_tokens = Some((key, n));
@@ -369,7 +375,7 @@ impl<'o, 'a> Request<'o, 'a> {
 
     /// Writes the fields several client fields make, closes the object; returns whether the
     /// client asked for a stream, and for the usage chunk.
-    fn finish(mut self) -> Result<(bool, bool), Rejection> {
+    fn finish(mut self) -> Result<(bool, bool), Refusal> {
         if let Some((_, n)) = self.max_output_tokens {
             self.object.u64("max_output_tokens", n);
         }
@@ -395,7 +401,7 @@ impl<'o, 'a> Request<'o, 'a> {
         Ok((stream, include_usage))
     }
 
-    fn write_logprobs(&mut self) -> Result<(), Rejection> {
+    fn write_logprobs(&mut self) -> Result<(), Refusal> {
         match (self.logprobs, self.top_logprobs) {
             (true, top) => {
                 self.object
@@ -404,21 +410,21 @@ impl<'o, 'a> Request<'o, 'a> {
                 Ok(())
             }
             (false, Some(_)) => Err(Rejection::invalid_value(
-                "top_logprobs",
-                "it requires 'logprobs': true",
+                &Path::top("top_logprobs"),
+                &["it requires 'logprobs': true"],
             )),
             (false, None) => Ok(()),
         }
     }
 
     /// Writes `stream` and `stream_options`; returns whether the client asked for usage.
-    fn write_stream(&mut self) -> Result<bool, Rejection> {
+    fn write_stream(&mut self) -> Result<bool, Refusal> {
         let options = self.stream_options.take();
         if !self.stream {
             return match options {
                 Some(_) => Err(Rejection::invalid_value(
-                    "stream_options",
-                    "it is only allowed when 'stream' is true",
+                    &Path::top("stream_options"),
+                    &["it is only allowed when 'stream' is true"],
                 )),
                 None => Ok(false),
             };
@@ -434,54 +440,66 @@ impl<'o, 'a> Request<'o, 'a> {
     }
 }
 
-fn top_logprobs(raw: &RawValue) -> Result<&str, Rejection> {
-    let n = unsigned(raw, "top_logprobs")?;
-    if n > MAX_TOP_LOGPROBS {
+/// A token limit below the Responses API's minimum.
+fn too_few_tokens(at: &Path, n: u64) -> Refusal {
+    Rejection::invalid_value(
+        at,
+        &[
+            "the Responses API requires at least ",
+            &decimal(MIN_OUTPUT_TOKENS),
+            " output tokens, got ",
+            &decimal(n),
+        ],
+    )
+}
+
+fn top_logprobs<'a>(raw: &'a RawValue, at: &Path) -> Result<&'a str, Refusal> {
+    if unsigned(raw, at)? > MAX_TOP_LOGPROBS {
         return Err(Rejection::invalid_value(
-            "top_logprobs",
-            &format!("expected an integer from 0 to {MAX_TOP_LOGPROBS}"),
+            at,
+            &["expected an integer from 0 to ", &decimal(MAX_TOP_LOGPROBS)],
         ));
     }
     Ok(raw.get())
 }
 
-fn stream_options(raw: &RawValue) -> Result<StreamRequest, Rejection> {
-    const PATH: &str = "stream_options";
+fn stream_options(raw: &RawValue) -> Result<StreamRequest, Refusal> {
+    const PATH: Path = Path::top("stream_options");
     let mut request = StreamRequest::default();
-    for (key, value) in &object(raw, PATH)?.entries {
-        let path = join(PATH, key);
+    for (key, value) in &object(raw, &PATH)?.entries {
+        let at = &PATH.key(key);
         if is_null(value) {
             continue;
         }
         match key.as_ref() {
-            "include_usage" => request.include_usage = boolean(value, &path)?,
-            "include_obfuscation" => request.include_obfuscation = Some(boolean(value, &path)?),
-            _ => return Err(Rejection::unknown(&path)),
+            "include_usage" => request.include_usage = boolean(value, at)?,
+            "include_obfuscation" => request.include_obfuscation = Some(boolean(value, at)?),
+            _ => return Err(Rejection::unknown(at)),
         }
     }
     Ok(request)
 }
 
 /// `response_format` → the `text.format` object.
-fn text_format(raw: &RawValue) -> Result<Vec<u8>, Rejection> {
-    const PATH: &str = "response_format";
-    let fields = object(raw, PATH)?;
-    let kind = type_of(&fields, PATH)?;
+fn text_format(raw: &RawValue) -> Result<Vec<u8>, Refusal> {
+    const PATH: Path = Path::top("response_format");
+    let fields = object(raw, &PATH)?;
+    let kind = type_of(&fields, &PATH)?;
     let mut out = Vec::new();
     let mut format = ObjectWriter::new(&mut out);
     match kind.as_ref() {
         "text" | "json_object" => {
-            only_keys(&fields, PATH, &["type"])?;
+            only_keys(&fields, &PATH, &["type"])?;
             format.str("type", &kind);
         }
         "json_schema" => {
-            only_keys(&fields, PATH, &["type", "json_schema"])?;
+            only_keys(&fields, &PATH, &["type", "json_schema"])?;
             format.str("type", "json_schema");
-            json_schema(&mut format, required(&fields, PATH, "json_schema")?)?;
+            json_schema(&mut format, required(&fields, &PATH, "json_schema")?)?;
         }
         _ => {
-            return Err(Rejection::invalid_value(
-                &join(PATH, "type"),
+            return Err(bad_type(
+                &PATH,
                 "expected 'text', 'json_object' or 'json_schema'",
             ))
         }
@@ -491,55 +509,45 @@ fn text_format(raw: &RawValue) -> Result<Vec<u8>, Rejection> {
 }
 
 /// `response_format.json_schema`'s fields, flattened into `text.format`.
-fn json_schema(format: &mut ObjectWriter, raw: &RawValue) -> Result<(), Rejection> {
-    const PATH: &str = "response_format.json_schema";
-    let fields = object(raw, PATH)?;
-    only_keys(&fields, PATH, &["name", "description", "schema", "strict"])?;
-    format.raw(
-        "name",
-        raw_string(required(&fields, PATH, "name")?, &join(PATH, "name"))?,
-    );
-    copy_string(format, &fields, PATH, "description")?;
-    let schema_path = join(PATH, "schema");
-    let schema = present(&fields, "schema").ok_or_else(|| Rejection::missing(&schema_path))?;
-    object(schema, &schema_path)?;
+fn json_schema(format: &mut ObjectWriter, raw: &RawValue) -> Result<(), Refusal> {
+    const TOP: Path = Path::top("response_format");
+    let path = &TOP.key("json_schema");
+    let fields = object(raw, path)?;
+    only_keys(&fields, path, &["name", "description", "schema", "strict"])?;
+    format.raw("name", required_raw(&fields, path, "name")?);
+    copy_string(format, &fields, path, "description")?;
+    let schema_path = &path.key("schema");
+    let schema = present(&fields, "schema").ok_or_else(|| Rejection::missing(schema_path))?;
+    object(schema, schema_path)?;
     format.raw("schema", schema.get());
     if let Some(strict) = present(&fields, "strict") {
-        format.bool("strict", boolean(strict, &join(PATH, "strict"))?);
+        format.bool("strict", boolean(strict, &path.key("strict"))?);
     }
     Ok(())
 }
 
 /// `tools` → Responses tools (function and custom tools at the top level of each entry).
-fn tools(out: &mut Vec<u8>, raw: &RawValue) -> Result<(), Rejection> {
+fn tools(out: &mut Vec<u8>, raw: &RawValue) -> Result<(), Refusal> {
+    const TOOLS: Path = Path::top("tools");
     let mut list = ArrayWriter::new(out);
-    for (i, tool) in array(raw, "tools")?.into_iter().enumerate() {
-        let path = index("tools", i);
-        let fields = object(tool, &path)?;
-        match type_of(&fields, &path)?.as_ref() {
-            "function" => {
-                only_keys(&fields, &path, &["type", "function"])?;
-                let definition = required(&fields, &path, "function")?;
-                function_tool(list.item(), definition, &join(&path, "function"))?;
-            }
-            "custom" => {
-                only_keys(&fields, &path, &["type", "custom"])?;
-                let definition = required(&fields, &path, "custom")?;
-                custom_tool(list.item(), definition, &join(&path, "custom"))?;
-            }
-            _ => {
-                return Err(Rejection::invalid_value(
-                    &join(&path, "type"),
-                    "expected 'function' or 'custom'",
-                ))
-            }
-        }
+    for (i, tool) in array(raw, &TOOLS)?.into_iter().enumerate() {
+        let path = &TOOLS.index(i);
+        let fields = object(tool, path)?;
+        let kind = type_of(&fields, path)?;
+        let write = match kind.as_ref() {
+            "function" => function_tool,
+            "custom" => custom_tool,
+            _ => return Err(bad_type(path, "expected 'function' or 'custom'")),
+        };
+        only_keys(&fields, path, &["type", &kind])?;
+        let definition = required(&fields, path, &kind)?;
+        write(list.item(), definition, &path.key(&kind))?;
     }
     list.end();
     Ok(())
 }
 
-fn function_tool(out: &mut Vec<u8>, raw: &RawValue, path: &str) -> Result<(), Rejection> {
+fn function_tool(out: &mut Vec<u8>, raw: &RawValue, path: &Path) -> Result<(), Refusal> {
     let fields = object(raw, path)?;
     only_keys(
         &fields,
@@ -548,20 +556,17 @@ fn function_tool(out: &mut Vec<u8>, raw: &RawValue, path: &str) -> Result<(), Re
     )?;
     let mut tool = ObjectWriter::new(out);
     tool.str("type", "function");
-    tool.raw(
-        "name",
-        raw_string(required(&fields, path, "name")?, &join(path, "name"))?,
-    );
+    tool.raw("name", required_raw(&fields, path, "name")?);
     copy_string(&mut tool, &fields, path, "description")?;
     match present(&fields, "parameters") {
         Some(parameters) => {
-            object(parameters, &join(path, "parameters"))?;
+            object(parameters, &path.key("parameters"))?;
             tool.raw("parameters", parameters.get());
         }
         None => tool.raw("parameters", "null"),
     }
     let strict = match present(&fields, "strict") {
-        Some(strict) => boolean(strict, &join(path, "strict"))?,
+        Some(strict) => boolean(strict, &path.key("strict"))?,
         None => false,
     };
     tool.bool("strict", strict);
@@ -569,25 +574,22 @@ fn function_tool(out: &mut Vec<u8>, raw: &RawValue, path: &str) -> Result<(), Re
     Ok(())
 }
 
-fn custom_tool(out: &mut Vec<u8>, raw: &RawValue, path: &str) -> Result<(), Rejection> {
+fn custom_tool(out: &mut Vec<u8>, raw: &RawValue, path: &Path) -> Result<(), Refusal> {
     let fields = object(raw, path)?;
     only_keys(&fields, path, &["name", "description", "format"])?;
     let mut tool = ObjectWriter::new(out);
     tool.str("type", "custom");
-    tool.raw(
-        "name",
-        raw_string(required(&fields, path, "name")?, &join(path, "name"))?,
-    );
+    tool.raw("name", required_raw(&fields, path, "name")?);
     copy_string(&mut tool, &fields, path, "description")?;
     if let Some(format) = present(&fields, "format") {
-        custom_format(tool.key("format"), format, &join(path, "format"))?;
+        custom_format(tool.key("format"), format, &path.key("format"))?;
     }
     tool.end();
     Ok(())
 }
 
 /// A custom tool's input format: `text`, or `grammar` with its definition flattened.
-fn custom_format(out: &mut Vec<u8>, raw: &RawValue, path: &str) -> Result<(), Rejection> {
+fn custom_format(out: &mut Vec<u8>, raw: &RawValue, path: &Path) -> Result<(), Refusal> {
     let fields = object(raw, path)?;
     let mut format = ObjectWriter::new(out);
     match type_of(&fields, path)?.as_ref() {
@@ -597,67 +599,58 @@ fn custom_format(out: &mut Vec<u8>, raw: &RawValue, path: &str) -> Result<(), Re
         }
         "grammar" => {
             only_keys(&fields, path, &["type", "grammar"])?;
-            let grammar_path = join(path, "grammar");
-            let grammar = object(required(&fields, path, "grammar")?, &grammar_path)?;
-            only_keys(&grammar, &grammar_path, &["definition", "syntax"])?;
+            let grammar_path = &path.key("grammar");
+            let grammar = object(required(&fields, path, "grammar")?, grammar_path)?;
+            only_keys(&grammar, grammar_path, &["definition", "syntax"])?;
             format.str("type", "grammar");
             for key in ["definition", "syntax"] {
-                let value = required(&grammar, &grammar_path, key)?;
-                format.raw(key, raw_string(value, &join(&grammar_path, key))?);
+                format.raw(key, required_raw(&grammar, grammar_path, key)?);
             }
         }
-        _ => {
-            return Err(Rejection::invalid_value(
-                &join(path, "type"),
-                "expected 'text' or 'grammar'",
-            ))
-        }
+        _ => return Err(bad_type(path, "expected 'text' or 'grammar'")),
     }
     format.end();
     Ok(())
 }
 
-fn tool_choice(out: &mut Vec<u8>, raw: &RawValue) -> Result<(), Rejection> {
-    const PATH: &str = "tool_choice";
+fn tool_choice(out: &mut Vec<u8>, raw: &RawValue) -> Result<(), Refusal> {
+    const PATH: Path = Path::top("tool_choice");
     if is_string(raw) {
-        return match string(raw, PATH)?.as_ref() {
+        return match string(raw, &PATH)?.as_ref() {
             "none" | "auto" | "required" => {
                 out.extend_from_slice(raw.get().as_bytes());
                 Ok(())
             }
             _ => Err(Rejection::invalid_value(
-                PATH,
-                "expected 'none', 'auto', 'required' or an object",
+                &PATH,
+                &["expected 'none', 'auto', 'required' or an object"],
             )),
         };
     }
-    let fields = object(raw, PATH)?;
-    let kind = type_of(&fields, PATH)?;
+    let fields = object(raw, &PATH)?;
+    let kind = type_of(&fields, &PATH)?;
     if kind == "allowed_tools" {
-        only_keys(&fields, PATH, &["type", "allowed_tools"])?;
-        return allowed_tools(out, required(&fields, PATH, "allowed_tools")?);
+        only_keys(&fields, &PATH, &["type", "allowed_tools"])?;
+        return allowed_tools(out, required(&fields, &PATH, "allowed_tools")?);
     }
-    named_tool(out, &fields, PATH)
+    named_tool(out, &fields, &PATH)
 }
 
 /// `{"type":"function","function":{"name"}}` or `{"type":"custom","custom":{"name"}}` →
 /// `{"type", "name"}`.
-fn named_tool(out: &mut Vec<u8>, fields: &Fields, path: &str) -> Result<(), Rejection> {
+fn named_tool(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
     let kind = type_of(fields, path)?;
     if kind != "function" && kind != "custom" {
-        return Err(Rejection::invalid_value(
-            &join(path, "type"),
+        return Err(bad_type(
+            path,
             "expected 'function', 'custom' or 'allowed_tools'",
         ));
     }
     only_keys(fields, path, &["type", &kind])?;
-    let inner_path = join(path, &kind);
-    let inner = object(required(fields, path, &kind)?, &inner_path)?;
-    only_keys(&inner, &inner_path, &["name"])?;
-    let name = raw_string(
-        required(&inner, &inner_path, "name")?,
-        &join(&inner_path, "name"),
-    )?;
+    let inner_path = &path.key(&kind);
+    let inner = object(required(fields, path, &kind)?, inner_path)?;
+    only_keys(&inner, inner_path, &["name"])?;
+    let name = required_raw(&inner, inner_path, "name")?;
     let mut tool = ObjectWriter::new(out);
     tool.str("type", &kind);
     tool.raw("name", name);
@@ -665,29 +658,30 @@ fn named_tool(out: &mut Vec<u8>, fields: &Fields, path: &str) -> Result<(), Reje
     Ok(())
 }
 
-fn allowed_tools(out: &mut Vec<u8>, raw: &RawValue) -> Result<(), Rejection> {
-    const PATH: &str = "tool_choice.allowed_tools";
-    let fields = object(raw, PATH)?;
-    only_keys(&fields, PATH, &["mode", "tools"])?;
-    let mode_path = join(PATH, "mode");
-    let mode = required(&fields, PATH, "mode")?;
-    if !matches!(string(mode, &mode_path)?.as_ref(), "auto" | "required") {
+fn allowed_tools(out: &mut Vec<u8>, raw: &RawValue) -> Result<(), Refusal> {
+    const TOP: Path = Path::top("tool_choice");
+    let path = &TOP.key("allowed_tools");
+    let fields = object(raw, path)?;
+    only_keys(&fields, path, &["mode", "tools"])?;
+    let mode_path = &path.key("mode");
+    let mode = required(&fields, path, "mode")?;
+    if !matches!(string(mode, mode_path)?.as_ref(), "auto" | "required") {
         return Err(Rejection::invalid_value(
-            &mode_path,
-            "expected 'auto' or 'required'",
+            mode_path,
+            &["expected 'auto' or 'required'"],
         ));
     }
     let mut choice = ObjectWriter::new(out);
     choice.str("type", "allowed_tools");
     choice.raw("mode", mode.get());
-    let tools_path = join(PATH, "tools");
+    let tools_path = &path.key("tools");
     let mut list = ArrayWriter::new(choice.key("tools"));
-    for (i, tool) in array(required(&fields, PATH, "tools")?, &tools_path)?
+    for (i, tool) in array(required(&fields, path, "tools")?, tools_path)?
         .into_iter()
         .enumerate()
     {
-        let path = index(&tools_path, i);
-        named_tool(list.item(), &object(tool, &path)?, &path)?;
+        let path = &tools_path.index(i);
+        named_tool(list.item(), &object(tool, path)?, path)?;
     }
     list.end();
     choice.end();
@@ -711,18 +705,19 @@ impl<'r> Conversation<'r> {
         }
     }
 
-    fn translate(mut self, raw: &RawValue) -> Result<Vec<u8>, Rejection> {
-        let messages = array(raw, "messages")?;
+    fn translate(mut self, raw: &RawValue) -> Result<Vec<u8>, Refusal> {
+        const MESSAGES: Path = Path::top("messages");
+        let messages = array(raw, &MESSAGES)?;
         if messages.is_empty() {
             return Err(Rejection::invalid_value(
-                "messages",
-                "expected at least one message",
+                &MESSAGES,
+                &["expected at least one message"],
             ));
         }
         let mut out = Vec::with_capacity(raw.get().len() + 64);
         let mut items = ArrayWriter::new(&mut out);
         for (i, message) in messages.into_iter().enumerate() {
-            self.message(&mut items, message, &index("messages", i))?;
+            self.message(&mut items, message, &MESSAGES.index(i))?;
         }
         items.end();
         Ok(out)
@@ -732,42 +727,41 @@ impl<'r> Conversation<'r> {
         &mut self,
         items: &mut ArrayWriter,
         raw: &RawValue,
-        path: &str,
-    ) -> Result<(), Rejection> {
+        path: &Path,
+    ) -> Result<(), Refusal> {
         let fields = object(raw, path)?;
-        let role_path = join(path, "role");
-        let role = string(required(&fields, path, "role")?, &role_path)?;
+        let role_path = &path.key("role");
+        let role = string(required(&fields, path, "role")?, role_path)?;
         match role.as_ref() {
             "system" | "developer" => self.instruction(items.item(), &fields, path, &role),
             "user" => self.user(items.item(), &fields, path),
             "assistant" => self.assistant(items, &fields, path),
             "tool" => self.tool(items.item(), &fields, path),
             "function" => Err(Rejection::unsupported(
-                &role_path,
+                role_path,
                 "the legacy 'function' role carries no call id; answer 'tool_calls' with 'tool' messages",
             )),
             _ => Err(Rejection::invalid_value(
-                &role_path,
-                "expected 'system', 'developer', 'user', 'assistant' or 'tool'",
+                role_path,
+                &["expected 'system', 'developer', 'user', 'assistant' or 'tool'"],
             )),
         }
     }
 
     /// Checks a message's keys: `role`, the role's own `allowed` keys, and `name` (refused
     /// unless the configuration drops it).
-    fn message_keys(&self, fields: &Fields, path: &str, allowed: &[&str]) -> Result<(), Rejection> {
+    fn message_keys(&self, fields: &Fields, path: &Path, allowed: &[&str]) -> Result<(), Refusal> {
         for (key, value) in &fields.entries {
             if key == "role" || allowed.contains(&key.as_ref()) {
                 continue;
             }
-            if key == "name" {
-                let name_path = join(path, "name");
-                if !is_null(value) {
-                    unsupported(self.options, MESSAGE_NAME, &name_path, value)?;
-                }
-                continue;
+            let at = &path.key(key);
+            if key != "name" {
+                return Err(Rejection::unknown(at));
             }
-            return Err(Rejection::unknown(&join(path, key)));
+            if !is_null(value) {
+                unsupported(self.options, MESSAGE_NAME, at, value)?;
+            }
         }
         Ok(())
     }
@@ -777,30 +771,30 @@ impl<'r> Conversation<'r> {
         &self,
         out: &mut Vec<u8>,
         fields: &Fields,
-        path: &str,
+        path: &Path,
         role: &str,
-    ) -> Result<(), Rejection> {
+    ) -> Result<(), Refusal> {
         self.message_keys(fields, path, &["content"])?;
         let content = required(fields, path, "content")?;
         let mut item = ObjectWriter::new(out);
         item.str("type", "message");
         item.str("role", role);
-        text_content(item.key("content"), content, &join(path, "content"))?;
+        text_content(item.key("content"), content, &path.key("content"))?;
         item.end();
         Ok(())
     }
 
-    fn user(&self, out: &mut Vec<u8>, fields: &Fields, path: &str) -> Result<(), Rejection> {
+    fn user(&self, out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
         self.message_keys(fields, path, &["content"])?;
-        let content_path = join(path, "content");
+        let content_path = &path.key("content");
         let content = required(fields, path, "content")?;
         let mut item = ObjectWriter::new(out);
         item.str("type", "message");
         item.str("role", "user");
         if is_string(content) {
-            item.raw("content", raw_string(content, &content_path)?);
+            item.raw("content", raw_string(content, content_path)?);
         } else {
-            user_parts(item.key("content"), content, &content_path)?;
+            user_parts(item.key("content"), content, content_path)?;
         }
         item.end();
         Ok(())
@@ -810,8 +804,8 @@ impl<'r> Conversation<'r> {
         &mut self,
         items: &mut ArrayWriter,
         fields: &Fields,
-        path: &str,
-    ) -> Result<(), Rejection> {
+        path: &Path,
+    ) -> Result<(), Refusal> {
         const ALLOWED: [&str; 7] = [
             "content",
             "refusal",
@@ -823,55 +817,44 @@ impl<'r> Conversation<'r> {
         ];
         self.message_keys(fields, path, &ALLOWED)?;
         echoed_fields(fields, path)?;
-        let calls_path = join(path, "tool_calls");
+        let calls_path = &path.key("tool_calls");
         let calls = match present(fields, "tool_calls") {
-            Some(raw) => array(raw, &calls_path)?,
+            Some(raw) => array(raw, calls_path)?,
             None => Vec::new(),
         };
         let content = present(fields, "content");
         let refusal = present(fields, "refusal");
         if content.is_none() && refusal.is_none() && calls.is_empty() {
-            return Err(Rejection::missing(&join(path, "content")));
+            return Err(Rejection::missing(&path.key("content")));
         }
         assistant_message(items, content, refusal, !calls.is_empty(), path)?;
         for (k, call) in calls.into_iter().enumerate() {
-            self.tool_call(items.item(), call, &index(&calls_path, k))?;
+            self.tool_call(items.item(), call, &calls_path.index(k))?;
         }
         Ok(())
     }
 
     /// One assistant tool call → a `function_call` or `custom_tool_call` item.
-    fn tool_call(
-        &mut self,
-        out: &mut Vec<u8>,
-        raw: &RawValue,
-        path: &str,
-    ) -> Result<(), Rejection> {
+    fn tool_call(&mut self, out: &mut Vec<u8>, raw: &RawValue, path: &Path) -> Result<(), Refusal> {
         let fields = object(raw, path)?;
         let kind = type_of(&fields, path)?;
         if kind != "function" && kind != "custom" {
-            return Err(Rejection::invalid_value(
-                &join(path, "type"),
-                "expected 'function' or 'custom'",
-            ));
+            return Err(bad_type(path, "expected 'function' or 'custom'"));
         }
         only_keys(&fields, path, &["id", "type", &kind])?;
-        let id_path = join(path, "id");
         let id_raw = required(&fields, path, "id")?;
-        let id = string(id_raw, &id_path)?;
-        let call_path = join(path, &kind);
-        let call = object(required(&fields, path, &kind)?, &call_path)?;
+        let id = string(id_raw, &path.key("id"))?;
+        let call_path = &path.key(&kind);
+        let call = object(required(&fields, path, &kind)?, call_path)?;
         let argument_key = if kind == "function" {
             "arguments"
         } else {
             "input"
         };
-        only_keys(&call, &call_path, &["name", argument_key])?;
-        let name_path = join(&call_path, "name");
-        let name_raw = required(&call, &call_path, "name")?;
-        let name = string(name_raw, &name_path)?;
-        let argument_path = join(&call_path, argument_key);
-        let argument = raw_string(required(&call, &call_path, argument_key)?, &argument_path)?;
+        only_keys(&call, call_path, &["name", argument_key])?;
+        let name_raw = required(&call, call_path, "name")?;
+        let name = string(name_raw, &call_path.key("name"))?;
+        let argument = required_raw(&call, call_path, argument_key)?;
         let custom = kind == "custom" || self.custom_tools.iter().any(|t| *t == name);
         if custom {
             self.custom_calls.push(id.into_owned());
@@ -890,10 +873,10 @@ impl<'r> Conversation<'r> {
     }
 
     /// A `tool` message → the output of the call it answers.
-    fn tool(&self, out: &mut Vec<u8>, fields: &Fields, path: &str) -> Result<(), Rejection> {
+    fn tool(&self, out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
         self.message_keys(fields, path, &["content", "tool_call_id"])?;
         let id_raw = required(fields, path, "tool_call_id")?;
-        let id = string(id_raw, &join(path, "tool_call_id"))?;
+        let id = string(id_raw, &path.key("tool_call_id"))?;
         let content = required(fields, path, "content")?;
         let mut item = ObjectWriter::new(out);
         if self.custom_calls.iter().any(|call| *call == id) {
@@ -902,7 +885,7 @@ impl<'r> Conversation<'r> {
             item.str("type", "function_call_output");
         }
         item.raw("call_id", id_raw.get());
-        text_content(item.key("output"), content, &join(path, "content"))?;
+        text_content(item.key("output"), content, &path.key("content"))?;
         item.end();
         Ok(())
     }
@@ -910,24 +893,20 @@ impl<'r> Conversation<'r> {
 
 /// Fields of this filter's own answers that clients echo back in assistant messages: checked,
 /// not sent; and the assistant fields that have no Responses equivalent.
-fn echoed_fields(fields: &Fields, path: &str) -> Result<(), Rejection> {
+fn echoed_fields(fields: &Fields, path: &Path) -> Result<(), Refusal> {
     if let Some(annotations) = present(fields, "annotations") {
-        array(annotations, &join(path, "annotations"))?;
+        array(annotations, &path.key("annotations"))?;
     }
     if let Some(reasoning) = present(fields, "reasoning_content") {
-        string(reasoning, &join(path, "reasoning_content"))?;
+        string(reasoning, &path.key("reasoning_content"))?;
     }
-    if present(fields, "audio").is_some() {
-        return Err(Rejection::unsupported(
-            &join(path, "audio"),
-            unsupported_reason("audio"),
-        ));
-    }
-    if present(fields, "function_call").is_some() {
-        return Err(Rejection::unsupported(
-            &join(path, "function_call"),
-            unsupported_reason("function_call"),
-        ));
+    for key in ["audio", "function_call"] {
+        if present(fields, key).is_some() {
+            return Err(Rejection::unsupported(
+                &path.key(key),
+                unsupported_reason(key),
+            ));
+        }
     }
     Ok(())
 }
@@ -939,11 +918,11 @@ fn assistant_message(
     content: Option<&RawValue>,
     refusal: Option<&RawValue>,
     has_calls: bool,
-    path: &str,
-) -> Result<(), Rejection> {
-    let content_path = join(path, "content");
+    path: &Path,
+) -> Result<(), Refusal> {
+    let content_path = &path.key("content");
     let text = match content {
-        Some(raw) if is_string(raw) => Some(raw_string(raw, &content_path)?),
+        Some(raw) if is_string(raw) => Some(raw_string(raw, content_path)?),
         _ => None,
     };
     if let (Some(text), None) = (text, refusal) {
@@ -956,11 +935,12 @@ fn assistant_message(
     let mut list = ArrayWriter::new(&mut parts);
     match (text, content) {
         (Some("\"\""), _) | (None, None) => {}
-        (Some(text), _) => output_text(list.item(), text),
-        (None, Some(raw)) => assistant_parts(&mut list, raw, &content_path)?,
+        (Some(text), _) => output_part(list.item(), "output_text", text),
+        (None, Some(raw)) => assistant_parts(&mut list, raw, content_path)?,
     }
     if let Some(refusal) = refusal {
-        refusal_part(list.item(), raw_string(refusal, &join(path, "refusal"))?);
+        let refusal = raw_string(refusal, &path.key("refusal"))?;
+        output_part(list.item(), "refusal", refusal);
     }
     let empty = list.is_empty();
     list.end();
@@ -979,154 +959,139 @@ fn write_assistant(out: &mut Vec<u8>, content: &[u8]) {
     item.end();
 }
 
-fn output_text(out: &mut Vec<u8>, text: &str) {
+/// An assistant part: `{"type":"output_text","text","annotations":[]}` or
+/// `{"type":"refusal","refusal"}` (`kind` is the type, and the key of the raw string `value`).
+fn output_part(out: &mut Vec<u8>, kind: &str, value: &str) {
     let mut part = ObjectWriter::new(out);
-    part.str("type", "output_text");
-    part.raw("text", text);
-    part.raw("annotations", "[]");
-    part.end();
-}
-
-fn refusal_part(out: &mut Vec<u8>, refusal: &str) {
-    let mut part = ObjectWriter::new(out);
-    part.str("type", "refusal");
-    part.raw("refusal", refusal);
+    part.str("type", kind);
+    if kind == "refusal" {
+        part.raw("refusal", value);
+    } else {
+        part.raw("text", value);
+        part.raw("annotations", "[]");
+    }
     part.end();
 }
 
 /// An assistant's content parts: `text` and `refusal`.
-fn assistant_parts(list: &mut ArrayWriter, raw: &RawValue, path: &str) -> Result<(), Rejection> {
+fn assistant_parts(list: &mut ArrayWriter, raw: &RawValue, path: &Path) -> Result<(), Refusal> {
     for (j, part) in content_parts(raw, path)?.into_iter().enumerate() {
-        let part_path = index(path, j);
-        let fields = object(part, &part_path)?;
-        match type_of(&fields, &part_path)?.as_ref() {
-            "text" => {
-                only_keys(
-                    &fields,
-                    &part_path,
-                    &["type", "text", "prompt_cache_breakpoint"],
-                )?;
-                if present(&fields, "prompt_cache_breakpoint").is_some() {
-                    return Err(Rejection::unsupported(
-                        &join(&part_path, "prompt_cache_breakpoint"),
-                        "assistant text becomes Responses output text, which takes no cache breakpoint",
-                    ));
-                }
-                let text = required(&fields, &part_path, "text")?;
-                output_text(list.item(), raw_string(text, &join(&part_path, "text"))?);
-            }
-            "refusal" => {
-                only_keys(&fields, &part_path, &["type", "refusal"])?;
-                let refusal = required(&fields, &part_path, "refusal")?;
-                refusal_part(
-                    list.item(),
-                    raw_string(refusal, &join(&part_path, "refusal"))?,
-                );
-            }
-            _ => {
-                return Err(Rejection::invalid_value(
-                    &join(&part_path, "type"),
-                    "expected 'text' or 'refusal'",
-                ))
-            }
+        let part_path = &path.index(j);
+        let fields = object(part, part_path)?;
+        let (kind, key) = match type_of(&fields, part_path)?.as_ref() {
+            "text" => ("output_text", "text"),
+            "refusal" => ("refusal", "refusal"),
+            _ => return Err(bad_type(part_path, "expected 'text' or 'refusal'")),
+        };
+        let allowed: &[&str] = if key == "text" {
+            &["type", "text", "prompt_cache_breakpoint"]
+        } else {
+            &["type", "refusal"]
+        };
+        only_keys(&fields, part_path, allowed)?;
+        if present(&fields, "prompt_cache_breakpoint").is_some() {
+            return Err(Rejection::unsupported(
+                &part_path.key("prompt_cache_breakpoint"),
+                "assistant text becomes Responses output text, which takes no cache breakpoint",
+            ));
         }
+        output_part(list.item(), kind, required_raw(&fields, part_path, key)?);
     }
     Ok(())
 }
 
 /// Reads content that is not a string: an array of parts.
-fn content_parts<'a>(raw: &'a RawValue, path: &str) -> Result<Vec<&'a RawValue>, Rejection> {
+fn content_parts<'a>(raw: &'a RawValue, path: &Path) -> Result<Vec<&'a RawValue>, Refusal> {
     array(raw, path).map_err(|_| Rejection::invalid_type(path, "a string or an array of parts"))
 }
 
 /// Text-only content (system, developer and tool messages): a string as is, `text` parts as
 /// `input_text` parts.
-fn text_content(out: &mut Vec<u8>, raw: &RawValue, path: &str) -> Result<(), Rejection> {
+fn text_content(out: &mut Vec<u8>, raw: &RawValue, path: &Path) -> Result<(), Refusal> {
     if is_string(raw) {
         out.extend_from_slice(raw_string(raw, path)?.as_bytes());
         return Ok(());
     }
     let mut list = ArrayWriter::new(out);
     for (j, part) in content_parts(raw, path)?.into_iter().enumerate() {
-        let part_path = index(path, j);
-        let fields = object(part, &part_path)?;
-        if type_of(&fields, &part_path)? != "text" {
-            return Err(Rejection::invalid_value(
-                &join(&part_path, "type"),
+        let part_path = &path.index(j);
+        let fields = object(part, part_path)?;
+        if type_of(&fields, part_path)? != "text" {
+            return Err(bad_type(
+                part_path,
                 "expected 'text' (this message takes text only)",
             ));
         }
-        input_text(list.item(), &fields, &part_path)?;
+        input_text(list.item(), &fields, part_path)?;
     }
     list.end();
     Ok(())
 }
 
 /// A user message's parts: text, images and files.
-fn user_parts(out: &mut Vec<u8>, raw: &RawValue, path: &str) -> Result<(), Rejection> {
+fn user_parts(out: &mut Vec<u8>, raw: &RawValue, path: &Path) -> Result<(), Refusal> {
     let mut list = ArrayWriter::new(out);
     for (j, part) in content_parts(raw, path)?.into_iter().enumerate() {
-        let part_path = index(path, j);
-        let fields = object(part, &part_path)?;
-        match type_of(&fields, &part_path)?.as_ref() {
-            "text" => input_text(list.item(), &fields, &part_path)?,
-            "image_url" => input_image(list.item(), &fields, &part_path)?,
-            "file" => input_file(list.item(), &fields, &part_path)?,
+        let part_path = &path.index(j);
+        let fields = object(part, part_path)?;
+        let write = match type_of(&fields, part_path)?.as_ref() {
+            "text" => input_text,
+            "image_url" => input_image,
+            "file" => input_file,
             "input_audio" => {
                 return Err(Rejection::unsupported(
-                    &part_path,
+                    part_path,
                     "the Responses API takes no audio input",
                 ))
             }
             _ => {
-                return Err(Rejection::invalid_value(
-                    &join(&part_path, "type"),
+                return Err(bad_type(
+                    part_path,
                     "expected 'text', 'image_url', 'file' or 'input_audio'",
                 ))
             }
-        }
+        };
+        write(list.item(), &fields, part_path)?;
     }
     list.end();
     Ok(())
 }
 
 /// Copies a part's `prompt_cache_breakpoint` (same shape in both APIs).
-fn copy_breakpoint(part: &mut ObjectWriter, fields: &Fields, path: &str) -> Result<(), Rejection> {
+fn copy_breakpoint(part: &mut ObjectWriter, fields: &Fields, path: &Path) -> Result<(), Refusal> {
     if let Some(breakpoint) = present(fields, "prompt_cache_breakpoint") {
-        object(breakpoint, &join(path, "prompt_cache_breakpoint"))?;
+        object(breakpoint, &path.key("prompt_cache_breakpoint"))?;
         part.raw("prompt_cache_breakpoint", breakpoint.get());
     }
     Ok(())
 }
 
 /// `{"type":"text","text"}` → `{"type":"input_text","text"}`.
-fn input_text(out: &mut Vec<u8>, fields: &Fields, path: &str) -> Result<(), Rejection> {
+fn input_text(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
     only_keys(fields, path, &["type", "text", "prompt_cache_breakpoint"])?;
-    let text = required(fields, path, "text")?;
     let mut part = ObjectWriter::new(out);
     part.str("type", "input_text");
-    part.raw("text", raw_string(text, &join(path, "text"))?);
+    part.raw("text", required_raw(fields, path, "text")?);
     copy_breakpoint(&mut part, fields, path)?;
     part.end();
     Ok(())
 }
 
 /// `{"type":"image_url","image_url":{url, detail}}` → `{"type":"input_image", image_url, detail}`.
-fn input_image(out: &mut Vec<u8>, fields: &Fields, path: &str) -> Result<(), Rejection> {
+fn input_image(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
     only_keys(
         fields,
         path,
         &["type", "image_url", "prompt_cache_breakpoint"],
     )?;
-    let image_path = join(path, "image_url");
-    let image = object(required(fields, path, "image_url")?, &image_path)?;
-    only_keys(&image, &image_path, &["url", "detail"])?;
-    let url = required(&image, &image_path, "url")?;
+    let image_path = &path.key("image_url");
+    let image = object(required(fields, path, "image_url")?, image_path)?;
+    only_keys(&image, image_path, &["url", "detail"])?;
     let mut part = ObjectWriter::new(out);
     part.str("type", "input_image");
-    part.raw("image_url", raw_string(url, &join(&image_path, "url"))?);
+    part.raw("image_url", required_raw(&image, image_path, "url")?);
     match present(&image, "detail") {
-        Some(detail) => part.raw("detail", raw_string(detail, &join(&image_path, "detail"))?),
+        Some(detail) => part.raw("detail", raw_string(detail, &image_path.key("detail"))?),
         None => part.str("detail", "auto"),
     }
     copy_breakpoint(&mut part, fields, path)?;
@@ -1135,21 +1100,21 @@ fn input_image(out: &mut Vec<u8>, fields: &Fields, path: &str) -> Result<(), Rej
 }
 
 /// `{"type":"file","file":{file_id | file_data, filename}}` → `{"type":"input_file", …}`.
-fn input_file(out: &mut Vec<u8>, fields: &Fields, path: &str) -> Result<(), Rejection> {
+fn input_file(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
     only_keys(fields, path, &["type", "file", "prompt_cache_breakpoint"])?;
-    let file_path = join(path, "file");
-    let file = object(required(fields, path, "file")?, &file_path)?;
-    only_keys(&file, &file_path, &["file_id", "file_data", "filename"])?;
+    let file_path = &path.key("file");
+    let file = object(required(fields, path, "file")?, file_path)?;
+    only_keys(&file, file_path, &["file_id", "file_data", "filename"])?;
     if present(&file, "file_id").is_none() && present(&file, "file_data").is_none() {
         return Err(Rejection::invalid_value(
-            &file_path,
-            "expected 'file_id' or 'file_data'",
+            file_path,
+            &["expected 'file_id' or 'file_data'"],
         ));
     }
     let mut part = ObjectWriter::new(out);
     part.str("type", "input_file");
     for key in ["file_id", "file_data", "filename"] {
-        copy_string(&mut part, &file, &file_path, key)?;
+        copy_string(&mut part, &file, file_path, key)?;
     }
     copy_breakpoint(&mut part, fields, path)?;
     part.end();

@@ -12,7 +12,7 @@ use crate::config::{StreamOptions, TruncatedPolicy, UsagePlacement};
 use crate::json::{push_i64, push_raw, push_str, push_u64};
 use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamError};
 use crate::responses::{
-    json_string, non_empty_contents, string_contents, Event, EventKind, Item, Response, Usage,
+    json_string, string_contents, Delta, Event, EventKind, Item, Response, Usage,
 };
 use crate::tracking::{PartKey, PartKind, SentParts, SentText};
 use serde_json::value::RawValue;
@@ -24,9 +24,46 @@ const REMEMBERED_CALLS: usize = 64;
 #[derive(Debug)]
 struct ToolCall {
     output_index: Option<u64>,
-    item_id: Option<String>,
+    item_id: Option<Vec<u8>>,
     index: u64,
     arguments: SentText,
+}
+
+/// A tool call header's fields, each a JSON string literal when the upstream gave a string.
+#[derive(Debug, Clone, Copy)]
+struct CallHeader<'a> {
+    item_id: Option<&'a [u8]>,
+    call_id: Option<&'a [u8]>,
+    name: Option<&'a [u8]>,
+}
+
+/// The `delta` field a text chunk fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextField {
+    /// `content`: message text.
+    Content,
+    /// `refusal`.
+    Refusal,
+    /// `reasoning_content`: reasoning summaries and reasoning text.
+    Reasoning,
+}
+
+impl TextField {
+    fn name(self) -> &'static [u8] {
+        match self {
+            TextField::Content => b"content",
+            TextField::Refusal => b"refusal",
+            TextField::Reasoning => b"reasoning_content",
+        }
+    }
+}
+
+/// The head of each kind of text chunk (see [`ChatEncoder::text_head`]), built at first use.
+#[derive(Debug, Default)]
+struct TextHeads {
+    content: Vec<u8>,
+    refusal: Vec<u8>,
+    reasoning: Vec<u8>,
 }
 
 /// Per-stream Chat encoder state.
@@ -35,6 +72,7 @@ pub struct ChatEncoder {
     options: StreamOptions,
     /// `data: {"id":…,"choices":[`, built at the first chunk.
     prefix: Vec<u8>,
+    text_heads: TextHeads,
     role_sent: bool,
     sent_parts: SentParts,
     calls: Vec<ToolCall>,
@@ -51,6 +89,7 @@ impl ChatEncoder {
         ChatEncoder {
             options,
             prefix: Vec::new(),
+            text_heads: TextHeads::default(),
             role_sent: false,
             sent_parts: SentParts::default(),
             calls: Vec::new(),
@@ -67,6 +106,10 @@ impl ChatEncoder {
 
     /// Translates one non-terminal event.
     pub fn event(&mut self, info: &StreamInfo, kind: EventKind, event: &Event, out: &mut Vec<u8>) {
+        if let Some(delta) = Delta::of(kind, event) {
+            self.delta(info, &delta, out);
+            return;
+        }
         let reasoning = self.options.emit_reasoning;
         if event.output_index.is_some() {
             self.current_item = event.output_index;
@@ -75,104 +118,55 @@ impl ChatEncoder {
         let key = |index: Option<u64>, kind| PartKey::new(output_index, index, kind);
         match kind {
             EventKind::Lifecycle => self.ensure_role(info, out),
-            EventKind::TextDelta => self.delta(
-                info,
-                key(event.content_index, PartKind::Text),
-                b"content",
-                event.delta,
-                token_logprobs(event.logprobs),
-                out,
-            ),
             EventKind::TextDone => self.complete(
                 info,
                 key(event.content_index, PartKind::Text),
-                b"content",
+                TextField::Content,
                 event.text,
-                out,
-            ),
-            EventKind::RefusalDelta => self.delta(
-                info,
-                key(event.content_index, PartKind::Refusal),
-                b"refusal",
-                event.delta,
-                None,
                 out,
             ),
             EventKind::RefusalDone => self.complete(
                 info,
                 key(event.content_index, PartKind::Refusal),
-                b"refusal",
+                TextField::Refusal,
                 event.refusal,
                 out,
             ),
             EventKind::ContentPartDone => {
                 if let Some(part) = &event.part {
                     let (part_kind, field, text) = match part.kind.as_deref() {
-                        Some("refusal") => (PartKind::Refusal, &b"refusal"[..], part.refusal),
-                        Some("reasoning_text") if reasoning => (
-                            PartKind::ReasoningText,
-                            &b"reasoning_content"[..],
-                            part.text,
-                        ),
-                        Some("output_text") => (PartKind::Text, &b"content"[..], part.text),
+                        Some("refusal") => (PartKind::Refusal, TextField::Refusal, part.refusal),
+                        Some("reasoning_text") if reasoning => {
+                            (PartKind::ReasoningText, TextField::Reasoning, part.text)
+                        }
+                        Some("output_text") => (PartKind::Text, TextField::Content, part.text),
                         _ => return,
                     };
                     self.complete(info, key(event.content_index, part_kind), field, text, out);
                 }
             }
-            EventKind::SummaryDelta if reasoning => self.delta(
-                info,
-                key(event.summary_index, PartKind::Summary),
-                b"reasoning_content",
-                event.delta,
-                None,
-                out,
-            ),
             EventKind::SummaryDone if reasoning => self.complete(
                 info,
                 key(event.summary_index, PartKind::Summary),
-                b"reasoning_content",
+                TextField::Reasoning,
                 event.text,
-                out,
-            ),
-            EventKind::ReasoningDelta if reasoning => self.delta(
-                info,
-                key(event.content_index, PartKind::ReasoningText),
-                b"reasoning_content",
-                event.delta,
-                None,
                 out,
             ),
             EventKind::ReasoningDone if reasoning => self.complete(
                 info,
                 key(event.content_index, PartKind::ReasoningText),
-                b"reasoning_content",
+                TextField::Reasoning,
                 event.text,
                 out,
             ),
             EventKind::OutputItemAdded => {
                 if let Some(item) = event.item.as_ref().filter(|item| item.is_tool_call()) {
-                    self.announce_call(
-                        info,
-                        event.output_index,
-                        item.id,
-                        item.call_id,
-                        item.name,
-                        out,
-                    );
-                }
-            }
-            EventKind::ArgumentsDelta => {
-                if let Some(delta) = non_empty_contents(event.delta) {
-                    let slot = self.call_slot(info, event.output_index, event.item_id, out);
-                    if let Some(call) = self.calls.get_mut(slot) {
-                        call.arguments.extend(delta);
-                    }
-                    self.arguments_chunk(info, slot, delta, out);
+                    self.announce_call(info, event.output_index, item, out);
                 }
             }
             EventKind::ArgumentsDone => {
-                let slot = self.call_slot(info, event.output_index, event.item_id, out);
+                let item_id = json_string(event.item_id).map(str::as_bytes);
+                let slot = self.call_slot(info, event.output_index, item_id, out);
                 self.complete_arguments(info, slot, event.arguments.or(event.input), out);
             }
             EventKind::OutputItemDone => {
@@ -180,9 +174,12 @@ impl ChatEncoder {
                     self.item_done(info, event.output_index, item, out);
                 }
             }
-            EventKind::SummaryDelta
-            | EventKind::SummaryDone
+            EventKind::TextDelta
+            | EventKind::RefusalDelta
+            | EventKind::SummaryDelta
             | EventKind::ReasoningDelta
+            | EventKind::ArgumentsDelta
+            | EventKind::SummaryDone
             | EventKind::ReasoningDone
             | EventKind::SummaryPartAdded
             | EventKind::Completed
@@ -192,6 +189,54 @@ impl ChatEncoder {
             | EventKind::Error
             | EventKind::Ignored
             | EventKind::Unknown => {}
+        }
+    }
+
+    /// Translates one delta event (text, refusal, reasoning, tool call arguments): what most
+    /// events of a stream are, whether the full parse or the fast path read them.
+    pub fn delta(&mut self, info: &StreamInfo, delta: &Delta, out: &mut Vec<u8>) {
+        if delta.output_index.is_some() {
+            self.current_item = delta.output_index;
+        }
+        let output_index = self.current_item;
+        let key = |index: Option<u64>, kind| PartKey::new(output_index, index, kind);
+        let contents = delta.contents.filter(|c| !c.is_empty());
+        let (key, field, logprobs) = match delta.kind {
+            EventKind::TextDelta => (
+                key(delta.content_index, PartKind::Text),
+                TextField::Content,
+                delta.logprobs,
+            ),
+            EventKind::RefusalDelta => (
+                key(delta.content_index, PartKind::Refusal),
+                TextField::Refusal,
+                None,
+            ),
+            EventKind::SummaryDelta if self.options.emit_reasoning => (
+                key(delta.summary_index, PartKind::Summary),
+                TextField::Reasoning,
+                None,
+            ),
+            EventKind::ReasoningDelta if self.options.emit_reasoning => (
+                key(delta.content_index, PartKind::ReasoningText),
+                TextField::Reasoning,
+                None,
+            ),
+            EventKind::ArgumentsDelta => {
+                if let Some(contents) = contents {
+                    let slot = self.call_slot(info, delta.output_index, delta.item_id, out);
+                    if let Some(call) = self.calls.get_mut(slot) {
+                        call.arguments.extend(contents);
+                    }
+                    self.arguments_chunk(info, slot, contents, out);
+                }
+                return;
+            }
+            _ => return,
+        };
+        if let Some(contents) = contents {
+            self.sent_parts.sent(key, contents);
+            self.text_chunk(info, field, contents, logprobs, out);
         }
     }
 
@@ -245,10 +290,15 @@ impl ChatEncoder {
         self.frames += 1;
     }
 
+    #[inline]
     fn ensure_prefix(&mut self, info: &StreamInfo) {
-        if !self.prefix.is_empty() {
-            return;
+        if self.prefix.is_empty() {
+            self.build_prefix(info);
         }
+    }
+
+    #[cold]
+    fn build_prefix(&mut self, info: &StreamInfo) {
         let p = &mut self.prefix;
         p.extend_from_slice(b"data: {\"id\":");
         p.extend_from_slice(info.id().as_bytes());
@@ -288,10 +338,15 @@ impl ChatEncoder {
         self.frames += 1;
     }
 
+    #[inline]
     fn ensure_role(&mut self, info: &StreamInfo, out: &mut Vec<u8>) {
-        if self.role_sent {
-            return;
+        if !self.role_sent {
+            self.send_role(info, out);
         }
+    }
+
+    #[cold]
+    fn send_role(&mut self, info: &StreamInfo, out: &mut Vec<u8>) {
         self.role_sent = true;
         self.open_choice(info, out);
         out.extend_from_slice(b"\"role\":\"assistant\",\"content\":\"\"");
@@ -303,34 +358,39 @@ impl ChatEncoder {
     fn text_chunk(
         &mut self,
         info: &StreamInfo,
-        field: &[u8],
-        contents: &str,
+        field: TextField,
+        contents: &[u8],
         logprobs: Option<&RawValue>,
         out: &mut Vec<u8>,
     ) {
         self.ensure_role(info, out);
-        self.open_choice(info, out);
-        out.push(b'"');
-        out.extend_from_slice(field);
-        out.extend_from_slice(b"\":\"");
-        out.extend_from_slice(contents.as_bytes());
+        out.extend_from_slice(self.text_head(info, field));
+        out.extend_from_slice(contents);
         out.push(b'"');
         self.close_choice_with(logprobs, out);
     }
 
-    fn delta(
-        &mut self,
-        info: &StreamInfo,
-        key: PartKey,
-        field: &[u8],
-        delta: Option<&RawValue>,
-        logprobs: Option<&RawValue>,
-        out: &mut Vec<u8>,
-    ) {
-        if let Some(contents) = non_empty_contents(delta) {
-            self.sent_parts.sent(key, contents);
-            self.text_chunk(info, field, contents, logprobs, out);
+    /// The bytes every `field` chunk starts with, up to the opening quote of its text: the chunk
+    /// prefix and `{"index":0,"delta":{"<field>":"`, built once per stream.
+    fn text_head(&mut self, info: &StreamInfo, field: TextField) -> &[u8] {
+        self.ensure_prefix(info);
+        let TextHeads {
+            content,
+            refusal,
+            reasoning,
+        } = &mut self.text_heads;
+        let head = match field {
+            TextField::Content => content,
+            TextField::Refusal => refusal,
+            TextField::Reasoning => reasoning,
+        };
+        if head.is_empty() {
+            head.extend_from_slice(&self.prefix);
+            head.extend_from_slice(b"{\"index\":0,\"delta\":{\"");
+            head.extend_from_slice(field.name());
+            head.extend_from_slice(b"\":\"");
         }
+        head
     }
 
     /// Completes a part from its full text: sends whatever its deltas (or an earlier `done`)
@@ -339,13 +399,13 @@ impl ChatEncoder {
         &mut self,
         info: &StreamInfo,
         key: PartKey,
-        field: &[u8],
+        field: TextField,
         text: Option<&RawValue>,
         out: &mut Vec<u8>,
     ) {
         let missing = string_contents(text).and_then(|full| self.sent_parts.complete(key, full));
         if let Some(contents) = missing {
-            self.text_chunk(info, field, contents, None, out);
+            self.text_chunk(info, field, contents.as_bytes(), None, out);
         }
     }
 
@@ -362,13 +422,17 @@ impl ChatEncoder {
                 for (index, part) in (0u64..).zip(item.content_parts()) {
                     let key = |kind| PartKey::new(output_index, Some(index), kind);
                     match part.kind.as_deref() {
-                        Some("output_text") => {
-                            self.complete(info, key(PartKind::Text), b"content", part.text, out)
-                        }
+                        Some("output_text") => self.complete(
+                            info,
+                            key(PartKind::Text),
+                            TextField::Content,
+                            part.text,
+                            out,
+                        ),
                         Some("refusal") => self.complete(
                             info,
                             key(PartKind::Refusal),
-                            b"refusal",
+                            TextField::Refusal,
                             part.refusal,
                             out,
                         ),
@@ -379,27 +443,20 @@ impl ChatEncoder {
             "reasoning" if reasoning => {
                 for (index, part) in (0u64..).zip(item.summary_parts()) {
                     let key = PartKey::new(output_index, Some(index), PartKind::Summary);
-                    self.complete(info, key, b"reasoning_content", part.text, out);
+                    self.complete(info, key, TextField::Reasoning, part.text, out);
                 }
                 for (index, part) in (0u64..).zip(item.content_parts()) {
                     if part.kind.as_deref() == Some("reasoning_text") {
                         let key = PartKey::new(output_index, Some(index), PartKind::ReasoningText);
-                        self.complete(info, key, b"reasoning_content", part.text, out);
+                        self.complete(info, key, TextField::Reasoning, part.text, out);
                     }
                 }
             }
             _ if item.is_tool_call() => {
-                let known = self.find_call(output_index, item.id);
+                let known = self.find_call(output_index, json_string(item.id).map(str::as_bytes));
                 let slot = match known {
                     Some(slot) => slot,
-                    None => self.announce_call(
-                        info,
-                        output_index,
-                        item.id,
-                        item.call_id,
-                        item.name,
-                        out,
-                    ),
+                    None => self.announce_call(info, output_index, item, out),
                 };
                 self.complete_arguments(info, slot, item.call_arguments(), out);
             }
@@ -407,45 +464,72 @@ impl ChatEncoder {
         }
     }
 
-    /// Finds a call by output index, else by item id; returns its slot in `calls`.
-    fn find_call(&self, output_index: Option<u64>, item_id: Option<&RawValue>) -> Option<usize> {
+    /// Finds a call by output index, else by item id (a JSON string literal); returns its slot in
+    /// `calls`.
+    fn find_call(&self, output_index: Option<u64>, item_id: Option<&[u8]>) -> Option<usize> {
         if let Some(output_index) = output_index {
             return self
                 .calls
                 .iter()
                 .rposition(|c| c.output_index == Some(output_index));
         }
-        let item_id = json_string(item_id)?;
+        let item_id = item_id?;
         self.calls
             .iter()
             .rposition(|c| c.item_id.as_deref() == Some(item_id))
     }
 
-    /// The slot of the call an argument event belongs to; a call never announced (trimmed
-    /// streams) is announced now with what the event knows.
+    /// The slot of the call an argument event belongs to (`item_id` a JSON string literal); a
+    /// call never announced (trimmed streams) is announced now with what the event knows.
     fn call_slot(
         &mut self,
         info: &StreamInfo,
         output_index: Option<u64>,
-        item_id: Option<&RawValue>,
+        item_id: Option<&[u8]>,
         out: &mut Vec<u8>,
     ) -> usize {
         match self.find_call(output_index, item_id) {
             Some(slot) => slot,
-            None => self.announce_call(info, output_index, item_id, item_id, None, out),
+            None => {
+                let call = CallHeader {
+                    item_id,
+                    call_id: item_id,
+                    name: None,
+                };
+                self.announce(info, output_index, call, out)
+            }
         }
     }
 
-    /// Sends the tool call header chunk and remembers the call; returns its slot.
+    /// Announces the call `item` (unless known); returns its slot.
     fn announce_call(
         &mut self,
         info: &StreamInfo,
         output_index: Option<u64>,
-        item_id: Option<&RawValue>,
-        call_id: Option<&RawValue>,
-        name: Option<&RawValue>,
+        item: &Item,
         out: &mut Vec<u8>,
     ) -> usize {
+        let call = CallHeader {
+            item_id: json_string(item.id).map(str::as_bytes),
+            call_id: json_string(item.call_id.or(item.id)).map(str::as_bytes),
+            name: json_string(item.name).map(str::as_bytes),
+        };
+        self.announce(info, output_index, call, out)
+    }
+
+    /// Sends the tool call header chunk and remembers the call (unless known); returns its slot.
+    fn announce(
+        &mut self,
+        info: &StreamInfo,
+        output_index: Option<u64>,
+        call: CallHeader,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let CallHeader {
+            item_id,
+            call_id,
+            name,
+        } = call;
         if let Some(slot) = self.find_call(output_index, item_id) {
             return slot;
         }
@@ -456,13 +540,9 @@ impl ChatEncoder {
         out.extend_from_slice(b"\"tool_calls\":[{\"index\":");
         push_u64(out, index);
         out.extend_from_slice(b",\"id\":");
-        out.extend_from_slice(
-            json_string(call_id.or(item_id))
-                .unwrap_or("\"\"")
-                .as_bytes(),
-        );
+        out.extend_from_slice(call_id.unwrap_or(b"\"\""));
         out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-        out.extend_from_slice(json_string(name).unwrap_or("\"\"").as_bytes());
+        out.extend_from_slice(name.unwrap_or(b"\"\""));
         out.extend_from_slice(b",\"arguments\":\"\"}}]");
         self.close_choice(out);
         if self.calls.len() >= REMEMBERED_CALLS {
@@ -470,7 +550,7 @@ impl ChatEncoder {
         }
         self.calls.push(ToolCall {
             output_index,
-            item_id: json_string(item_id).map(str::to_owned),
+            item_id: item_id.map(<[u8]>::to_vec),
             index,
             arguments: SentText::default(),
         });
@@ -481,7 +561,7 @@ impl ChatEncoder {
         &mut self,
         info: &StreamInfo,
         slot: usize,
-        arguments: &str,
+        arguments: &[u8],
         out: &mut Vec<u8>,
     ) {
         let Some(index) = self.calls.get(slot).map(|c| c.index) else {
@@ -491,7 +571,7 @@ impl ChatEncoder {
         out.extend_from_slice(b"\"tool_calls\":[{\"index\":");
         push_u64(out, index);
         out.extend_from_slice(b",\"function\":{\"arguments\":\"");
-        out.extend_from_slice(arguments.as_bytes());
+        out.extend_from_slice(arguments);
         out.extend_from_slice(b"\"}}]");
         self.close_choice(out);
     }
@@ -511,7 +591,7 @@ impl ChatEncoder {
         if let Some(missing) =
             string_contents(arguments).and_then(|full| call.arguments.complete(full))
         {
-            self.arguments_chunk(info, slot, missing, out);
+            self.arguments_chunk(info, slot, missing.as_bytes(), out);
         }
     }
 
@@ -646,17 +726,7 @@ pub(crate) fn push_usage_object(out: &mut Vec<u8>, usage: &Usage) {
     out.push(b'}');
 }
 
-/// The upstream's token logprob array, when it holds at least one entry (servers send `[]` when
-/// the request did not ask for logprobs).
-pub(crate) fn token_logprobs(raw: Option<&RawValue>) -> Option<&RawValue> {
-    raw.filter(|raw| {
-        let text = raw.get();
-        text.starts_with('[')
-            && text
-                .get(1..)
-                .is_some_and(|rest| !rest.trim_start().starts_with(']'))
-    })
-}
+pub(crate) use crate::responses::token_logprobs;
 
 #[cfg(test)]
 mod tests {
@@ -709,11 +779,19 @@ mod tests {
     }
 
     #[test]
-    fn token_logprobs_needs_a_non_empty_array() {
+    fn token_logprobs_needs_a_non_empty_array_of_well_formed_entries() {
         fn raw(text: &str) -> &RawValue {
             serde_json::from_str(text).unwrap()
         }
-        assert!(token_logprobs(Some(raw("[{}]"))).is_some());
+        let entry = r#"{"token":"a","logprob":-0.5,"bytes":[97],"top_logprobs":[{"token":"b","logprob":-1,"bytes":[98]}]}"#;
+        assert!(token_logprobs(Some(raw(&format!("[{entry}]")))).is_some());
+        assert!(token_logprobs(Some(raw(r#"[{"token":"a","logprob":0}]"#))).is_some());
+        // Copied as they came: an unknown field or a number out of f64 range must not pass
+        // (a fuzz-found case: `3e554` made the output unreadable for strict JSON parsers).
+        assert!(token_logprobs(Some(raw("[{}]"))).is_none());
+        assert!(token_logprobs(Some(raw(r#"[{"token":"a","logprob":3e554}]"#))).is_none());
+        assert!(token_logprobs(Some(raw(r#"[{"":[{"":3e554}]}]"#))).is_none());
+        assert!(token_logprobs(Some(raw(r#"[{"token":"a","logprob":0,"x":1}]"#))).is_none());
         assert!(token_logprobs(Some(raw("[ ]"))).is_none());
         assert!(token_logprobs(Some(raw("{}"))).is_none());
         assert!(token_logprobs(None).is_none());

@@ -24,10 +24,10 @@
 
 use crate::chat::stream::{push_usage_object, token_logprobs, ErrorFrame};
 use crate::config::StreamOptions;
-use crate::json::{push_i64, push_raw, push_str, ArrayWriter, ObjectWriter};
+use crate::json::{push_i64, push_raw, push_str, ArrayWriter, Fields, ObjectWriter};
 use crate::outcome::{failed_status, IncompleteReason, OutcomeKind, TerminalOutcome, UnaryAnswer};
+use crate::request::text;
 use crate::responses::{json_string, string_contents, Item, Part, Response, Usage};
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -36,7 +36,8 @@ const FALLBACK_ID: &str = "\"resp_unknown\"";
 
 /// Translates a unary Responses answer (the upstream's 2xx JSON body).
 pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
-    let Some(response) = parse(body) else {
+    let text = String::from_utf8_lossy(body);
+    let Some(response) = parse(&text) else {
         let frame = ErrorFrame::ours(
             "\"invalid_upstream_response\"",
             "\"the upstream answer is not a Responses API object\"",
@@ -47,10 +48,12 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
         let mut message = Vec::new();
         push_str(
             &mut message,
-            &format!(
-                "the upstream response has not finished (status {})",
-                response.status.as_deref().unwrap_or("unknown")
-            ),
+            &[
+                "the upstream response has not finished (status ",
+                response.status.as_deref().unwrap_or("unknown"),
+                ")",
+            ]
+            .concat(),
         );
         let message = String::from_utf8_lossy(&message);
         let frame = ErrorFrame::ours("\"response_not_finished\"", &message);
@@ -99,8 +102,8 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
 
 /// The body as a Responses object: a JSON object whose `object`, if any, is `"response"`, and
 /// that carries a `status`, an `output` or an `error`.
-fn parse(body: &[u8]) -> Option<Response<'_>> {
-    let response: Response = serde_json::from_slice(body).ok()?;
+fn parse(body: &str) -> Option<Response<'_>> {
+    let response: Response = serde_json::from_str(body).ok()?;
     let typed = response
         .object
         .map_or(true, |object| object.get() == "\"response\"");
@@ -256,35 +259,32 @@ impl<'a> Message<'a> {
 
     /// Reshapes a part's `url_citation`s, shifting their indices past the text before the part.
     fn citations(&mut self, raw: Option<&RawValue>) {
-        #[derive(Deserialize)]
-        struct Citation<'c> {
-            #[serde(rename = "type", borrow)]
-            kind: Option<Cow<'c, str>>,
-            start_index: Option<u64>,
-            end_index: Option<u64>,
-            #[serde(borrow)]
-            title: Option<&'c RawValue>,
-            #[serde(borrow)]
-            url: Option<&'c RawValue>,
-        }
-        let citations: Vec<Citation> = raw
+        let citations: Vec<&RawValue> = raw
             .and_then(|raw| serde_json::from_str(raw.get()).ok())
             .unwrap_or_default();
-        for citation in citations {
-            let Some(url) = json_string(citation.url) else {
+        for citation in citations.into_iter().filter_map(|c| Fields::parse(c.get())) {
+            let Some(url) = json_string(citation.get("url")) else {
                 continue;
             };
-            if citation.kind.as_deref() != Some("url_citation") {
+            if citation.get("type").and_then(text).as_deref() != Some("url_citation") {
                 continue;
             }
             let mut out = Vec::new();
             let mut annotation = ObjectWriter::new(&mut out);
             annotation.str("type", "url_citation");
             let mut inner = ObjectWriter::new(annotation.key("url_citation"));
-            let shift = |index: Option<u64>| index.unwrap_or(0).saturating_add(self.content_chars);
-            inner.u64("start_index", shift(citation.start_index));
-            inner.u64("end_index", shift(citation.end_index));
-            inner.raw("title", json_string(citation.title).unwrap_or("\"\""));
+            let shift = |key: &str| {
+                let index = citation
+                    .get(key)
+                    .and_then(|raw| serde_json::from_str(raw.get()).ok());
+                index.unwrap_or(0u64).saturating_add(self.content_chars)
+            };
+            inner.u64("start_index", shift("start_index"));
+            inner.u64("end_index", shift("end_index"));
+            inner.raw(
+                "title",
+                json_string(citation.get("title")).unwrap_or("\"\""),
+            );
             inner.raw("url", url);
             inner.end();
             annotation.end();

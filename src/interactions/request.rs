@@ -74,8 +74,8 @@
 
 use crate::json::{push_raw, push_str, ArrayWriter, Fields, ObjectWriter};
 use crate::request::{
-    array, body_fields, boolean, index, is_null, join, number_in, object, raw_string, string,
-    unsigned, Rejection, RequestOptions, Translated,
+    array, body_fields, boolean, decimal, is_null, number_up_to, object, only_keys, raw_string,
+    string, unsigned, Path, Refusal, Rejection, RequestOptions, Translated,
 };
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -129,8 +129,20 @@ const BUILTIN_TOOLS: [&str; 9] = [
 /// Content types of the Interactions API.
 const CONTENT_TYPES: [&str; 5] = ["text", "image", "document", "audio", "video"];
 
+/// Paths of the top-level fields that nested values hang from.
+static INPUT: Path = Path::top("input");
+static GENERATION_CONFIG: Path = Path::top("generation_config");
+static RESPONSE_FORMAT: Path = Path::top("response_format");
+static RESPONSE_MIME_TYPE: Path = Path::top("response_mime_type");
+static TOOLS: Path = Path::top("tools");
+static LABELS: Path = Path::top("labels");
+
 /// Translates one client request body into a Responses request.
 pub fn translate(body: &[u8], options: &RequestOptions) -> Result<Translated, Rejection> {
+    translate_walk(body, options).map_err(|refusal| *refusal)
+}
+
+fn translate_walk(body: &[u8], options: &RequestOptions) -> Result<Translated, Refusal> {
     let fields = body_fields(body)?;
     let walk = Walk {
         options,
@@ -158,10 +170,10 @@ impl Walk<'_> {
     fn unsupported(
         &self,
         name: &str,
-        param: &str,
+        param: &Path,
         value: &RawValue,
         why: &str,
-    ) -> Result<(), Rejection> {
+    ) -> Result<(), Refusal> {
         if is_null(value) || self.options.drops(name) {
             Ok(())
         } else {
@@ -171,10 +183,11 @@ impl Walk<'_> {
 }
 
 /// Reads a field that may be `null` (absent).
+#[inline(never)]
 fn optional<'a, T>(
     raw: &'a RawValue,
-    read: impl FnOnce(&'a RawValue) -> Result<T, Rejection>,
-) -> Result<Option<T>, Rejection> {
+    read: impl FnOnce(&'a RawValue) -> Result<T, Refusal>,
+) -> Result<Option<T>, Refusal> {
     if is_null(raw) {
         Ok(None)
     } else {
@@ -226,13 +239,14 @@ struct Request<'a> {
 
 impl<'a> Request<'a> {
     /// One top-level field.
-    fn field(&mut self, key: &str, value: &'a RawValue, walk: &Walk) -> Result<(), Rejection> {
+    fn field(&mut self, key: &str, value: &'a RawValue, walk: &Walk) -> Result<(), Refusal> {
+        let at = &Path::top(key);
         match key {
             "model" => self.model = optional(value, model)?,
             "input" => self.input = optional(value, |v| input(v, walk))?,
-            "system_instruction" => self.instructions = optional(value, |v| raw_string(v, key))?,
+            "system_instruction" => self.instructions = optional(value, |v| raw_string(v, at))?,
             "previous_interaction_id" => {
-                self.previous_response_id = optional(value, |v| raw_string(v, key))?
+                self.previous_response_id = optional(value, |v| raw_string(v, at))?
             }
             "tools" => self.tools = optional(value, |v| tools(v, walk))?,
             "generation_config" => {
@@ -241,64 +255,67 @@ impl<'a> Request<'a> {
                 }
             }
             "response_format" => self.response_format = optional(value, response_format)?.flatten(),
-            "response_mime_type" => self.response_mime_type = optional(value, |v| string(v, key))?,
+            "response_mime_type" => self.response_mime_type = optional(value, |v| string(v, at))?,
             "labels" => self.metadata = optional(value, labels)?,
             "service_tier" => self.service_tier = optional(value, service_tier)?,
-            "store" => self.store = optional(value, |v| boolean(v, key))?,
-            "background" => self.background = optional(value, |v| boolean(v, key))?,
-            "stream" => self.stream = optional(value, |v| boolean(v, key))?,
+            "store" => self.store = optional(value, |v| boolean(v, at))?,
+            "background" => self.background = optional(value, |v| boolean(v, at))?,
+            "stream" => self.stream = optional(value, |v| boolean(v, at))?,
             "response_modalities" => response_modalities(value, walk)?,
             "safety_settings" | "cached_content" | "webhook_config" | "environment"
-            | "continuation_token" => walk.unsupported(key, key, value, unsupported_why(key))?,
+            | "continuation_token" => walk.unsupported(key, at, value, unsupported_why(key))?,
             "agent" | "agent_config" => {
                 return Err(Rejection::unsupported(
-                    key,
+                    at,
                     "agent interactions have no Responses API equivalent; use a model",
                 ))
             }
-            _ => return Err(Rejection::unknown(key)),
+            _ => return Err(Rejection::unknown(at)),
         }
         Ok(())
     }
 
     /// `generation_config`, key by key.
-    fn generation_config(&mut self, raw: &'a RawValue, walk: &Walk) -> Result<(), Rejection> {
-        let fields = object(raw, "generation_config")?;
+    fn generation_config(&mut self, raw: &'a RawValue, walk: &Walk) -> Result<(), Refusal> {
+        let fields = object(raw, &GENERATION_CONFIG)?;
         for (key, value) in &fields.entries {
-            let at = join("generation_config", key);
+            let at = &GENERATION_CONFIG.key(key);
             match key.as_ref() {
-                "temperature" => {
-                    self.temperature = optional(value, |v| number_in(v, &at, 0.0, 2.0))?
-                }
-                "top_p" => self.top_p = optional(value, |v| number_in(v, &at, 0.0, 1.0))?,
+                "temperature" => self.temperature = optional(value, |v| number_up_to(v, at, 2))?,
+                "top_p" => self.top_p = optional(value, |v| number_up_to(v, at, 1))?,
                 "max_output_tokens" => {
-                    self.max_output_tokens = optional(value, |v| max_output_tokens(v, &at))?
+                    self.max_output_tokens = optional(value, |v| max_output_tokens(v, at))?
                 }
-                "thinking_level" => self.effort = optional(value, |v| thinking_level(v, &at))?,
+                "thinking_level" => self.effort = optional(value, |v| thinking_level(v, at))?,
                 "thinking_summaries" => {
-                    self.summary = optional(value, |v| thinking_summaries(v, &at))?.flatten()
+                    self.summary = optional(value, |v| thinking_summaries(v, at))?.flatten()
                 }
-                "tool_choice" => self.tool_choice = optional(value, |v| tool_choice(v, &at))?,
+                "tool_choice" => self.tool_choice = optional(value, |v| tool_choice(v, at))?,
                 "seed"
                 | "stop_sequences"
                 | "speech_config"
                 | "image_config"
                 | "transcription_config"
-                | "video_config" => walk.unsupported(&at, &at, value, unsupported_why(key))?,
-                _ => return Err(Rejection::unknown(&at)),
+                | "video_config" => {
+                    let name = ["generation_config.", key].concat();
+                    walk.unsupported(&name, at, value, unsupported_why(key))?
+                }
+                _ => return Err(Rejection::unknown(at)),
             }
         }
         Ok(())
     }
 
     /// Checks what needs the whole request and writes the Responses body.
-    fn finish(mut self, walk: &Walk) -> Result<Translated, Rejection> {
-        let model = self.model.ok_or_else(|| Rejection::missing("model"))?;
+    fn finish(mut self, walk: &Walk) -> Result<Translated, Refusal> {
+        let model = self
+            .model
+            .ok_or_else(|| Rejection::missing(&Path::top("model")))?;
         let input = final_input(self.input.take(), walk)?;
         if self.background == Some(true) && self.store == Some(false) {
             return Err(Rejection::invalid_value(
-                "background",
-                "a background interaction must be stored, but 'store' is false",
+                &Path::top("background"),
+                &["a background interaction must be stored, but 'store' is false"],
             ));
         }
         let text = match self.response_format.take() {
@@ -375,15 +392,15 @@ impl<'a> Request<'a> {
 /// The `input` to send: the client's, or `[]` when it continues a stored interaction without
 /// new input. Without `previous_interaction_id` an empty input is refused, as the Responses API
 /// refuses it.
-fn final_input(input: Option<Input>, walk: &Walk) -> Result<Vec<u8>, Rejection> {
+fn final_input(input: Option<Input>, walk: &Walk) -> Result<Vec<u8>, Refusal> {
     match input {
         Some(input) if !input.empty => Ok(input.json),
         _ if walk.stateful => Ok(b"[]".to_vec()),
         Some(_) => Err(Rejection::invalid_value(
-            "input",
-            "the input is empty and there is no previous_interaction_id to continue",
+            &INPUT,
+            &["the input is empty and there is no previous_interaction_id to continue"],
         )),
-        None => Err(Rejection::missing("input")),
+        None => Err(Rejection::missing(&INPUT)),
     }
 }
 
@@ -403,48 +420,62 @@ fn unsupported_why(key: &str) -> &'static str {
     }
 }
 
-fn model(raw: &RawValue) -> Result<&str, Rejection> {
-    let text = string(raw, "model")?;
-    if text.is_empty() {
-        return Err(Rejection::invalid_value("model", "the model name is empty"));
+fn model(raw: &RawValue) -> Result<&str, Refusal> {
+    let at = &Path::top("model");
+    if string(raw, at)?.is_empty() {
+        return Err(Rejection::invalid_value(at, &["the model name is empty"]));
     }
     Ok(raw.get())
 }
 
-fn max_output_tokens(raw: &RawValue, at: &str) -> Result<u64, Rejection> {
+fn max_output_tokens(raw: &RawValue, at: &Path) -> Result<u64, Refusal> {
     let n = unsigned(raw, at)?;
     if n < MIN_OUTPUT_TOKENS {
         return Err(Rejection::invalid_value(
             at,
-            &format!(
-                "the Responses API requires at least {MIN_OUTPUT_TOKENS} output tokens, got {n}"
-            ),
+            &[
+                "the Responses API requires at least ",
+                &decimal(MIN_OUTPUT_TOKENS),
+                " output tokens, got ",
+                &decimal(n),
+            ],
         ));
     }
     Ok(n)
 }
 
-fn thinking_level(raw: &RawValue, at: &str) -> Result<&'static str, Rejection> {
-    match string(raw, at)?.as_ref() {
-        "minimal" => Ok("minimal"),
-        "low" => Ok("low"),
-        "medium" => Ok("medium"),
-        "high" => Ok("high"),
-        "xhigh" => Ok("xhigh"),
-        _ => Err(Rejection::invalid_value(
-            at,
-            "expected one of 'minimal', 'low', 'medium', 'high' or 'xhigh'",
-        )),
+/// Reads a string that must be one of `words` (each mapped to the word to send), else refused
+/// with `expected`.
+#[inline(never)]
+fn one_of<T: Copy>(
+    raw: &RawValue,
+    at: &Path,
+    words: &[(&str, T)],
+    expected: &str,
+) -> Result<T, Refusal> {
+    let text = string(raw, at)?;
+    match words.iter().find(|(word, _)| *word == text) {
+        Some((_, mapped)) => Ok(*mapped),
+        None => Err(Rejection::invalid_value(at, &[expected])),
     }
 }
 
+fn thinking_level(raw: &RawValue, at: &Path) -> Result<&'static str, Refusal> {
+    const LEVELS: [(&str, &str); 5] = [
+        ("minimal", "minimal"),
+        ("low", "low"),
+        ("medium", "medium"),
+        ("high", "high"),
+        ("xhigh", "xhigh"),
+    ];
+    let expected = "expected one of 'minimal', 'low', 'medium', 'high' or 'xhigh'";
+    one_of(raw, at, &LEVELS, expected)
+}
+
 /// `auto` asks for summaries; `none` is the Responses default (no `summary`).
-fn thinking_summaries(raw: &RawValue, at: &str) -> Result<Option<&'static str>, Rejection> {
-    match string(raw, at)?.as_ref() {
-        "auto" => Ok(Some("auto")),
-        "none" => Ok(None),
-        _ => Err(Rejection::invalid_value(at, "expected 'auto' or 'none'")),
-    }
+fn thinking_summaries(raw: &RawValue, at: &Path) -> Result<Option<&'static str>, Refusal> {
+    const SUMMARIES: [(&str, Option<&str>); 2] = [("auto", Some("auto")), ("none", None)];
+    one_of(raw, at, &SUMMARIES, "expected 'auto' or 'none'")
 }
 
 fn write_reasoning(out: &mut ObjectWriter, effort: Option<&str>, summary: Option<&str>) {
@@ -462,24 +493,24 @@ fn write_reasoning(out: &mut ObjectWriter, effort: Option<&str>, summary: Option
 }
 
 /// A Google tool choice mode as the Responses word, or `None` for `none`.
-fn tool_mode(raw: &RawValue, at: &str) -> Result<Option<&'static str>, Rejection> {
-    match string(raw, at)?.as_ref() {
-        "auto" => Ok(Some("auto")),
-        "any" => Ok(Some("required")),
-        "none" => Ok(None),
-        "validated" => Err(Rejection::unsupported(
+fn tool_mode(raw: &RawValue, at: &Path) -> Result<Option<&'static str>, Refusal> {
+    const MODES: [(&str, Option<&str>); 3] = [
+        ("auto", Some("auto")),
+        ("any", Some("required")),
+        ("none", None),
+    ];
+    if string(raw, at)? == "validated" {
+        return Err(Rejection::unsupported(
             at,
             "the Responses API has no 'validated' tool choice",
-        )),
-        _ => Err(Rejection::invalid_value(
-            at,
-            "expected one of 'auto', 'any', 'none' or 'validated'",
-        )),
+        ));
     }
+    let expected = "expected one of 'auto', 'any', 'none' or 'validated'";
+    one_of(raw, at, &MODES, expected)
 }
 
 /// `generation_config.tool_choice`: a mode, or `{"allowed_tools":{"mode","tools"}}`.
-fn tool_choice(raw: &RawValue, at: &str) -> Result<Vec<u8>, Rejection> {
+fn tool_choice(raw: &RawValue, at: &Path) -> Result<Vec<u8>, Refusal> {
     let mut out = Vec::new();
     if first_byte(raw) != b'{' {
         push_str(&mut out, tool_mode(raw, at)?.unwrap_or("none"));
@@ -487,14 +518,14 @@ fn tool_choice(raw: &RawValue, at: &str) -> Result<Vec<u8>, Rejection> {
     }
     let (mut mode, mut names) = (Some("auto"), None);
     for (key, value) in &object(raw, at)?.entries {
-        let at = join(at, key);
+        let at = &at.key(key);
         match key.as_ref() {
             "allowed_tools" => {
-                if let Some(allowed) = optional(value, |v| allowed_tools(v, &at))? {
+                if let Some(allowed) = optional(value, |v| allowed_tools(v, at))? {
                     (mode, names) = allowed;
                 }
             }
-            _ => return Err(Rejection::unknown(&at)),
+            _ => return Err(Rejection::unknown(at)),
         }
     }
     match (mode, names) {
@@ -508,15 +539,15 @@ fn tool_choice(raw: &RawValue, at: &str) -> Result<Vec<u8>, Rejection> {
 /// (`None` when absent: every tool).
 fn allowed_tools<'a>(
     raw: &'a RawValue,
-    at: &str,
-) -> Result<(Option<&'static str>, Option<Vec<&'a str>>), Rejection> {
+    at: &Path,
+) -> Result<(Option<&'static str>, Option<Vec<&'a str>>), Refusal> {
     let (mut mode, mut names) = (Some("auto"), None);
     for (key, value) in &object(raw, at)?.entries {
-        let at = join(at, key);
+        let at = &at.key(key);
         match key.as_ref() {
-            "mode" => mode = optional(value, |v| tool_mode(v, &at))?.unwrap_or(Some("auto")),
-            "tools" => names = optional(value, |v| tool_names(v, &at))?,
-            _ => return Err(Rejection::unknown(&at)),
+            "mode" => mode = optional(value, |v| tool_mode(v, at))?.unwrap_or(Some("auto")),
+            "tools" => names = optional(value, |v| tool_names(v, at))?,
+            _ => return Err(Rejection::unknown(at)),
         }
     }
     Ok((mode, names))
@@ -539,49 +570,58 @@ fn write_allowed_tools(out: &mut Vec<u8>, mode: &str, names: &[&str]) {
 }
 
 /// A list of function names, each raw.
-fn tool_names<'a>(raw: &'a RawValue, at: &str) -> Result<Vec<&'a str>, Rejection> {
+fn tool_names<'a>(raw: &'a RawValue, at: &Path) -> Result<Vec<&'a str>, Refusal> {
     array(raw, at)?
         .into_iter()
         .enumerate()
-        .map(|(i, name)| raw_string(name, &index(at, i)))
+        .map(|(i, name)| raw_string(name, &at.index(i)))
         .collect()
 }
 
-fn service_tier(raw: &RawValue) -> Result<&'static str, Rejection> {
-    match string(raw, "service_tier")?.as_ref() {
-        "standard" => Ok("default"),
-        "flex" => Ok("flex"),
-        "priority" => Ok("priority"),
-        "deferred" => Err(Rejection::unsupported(
-            "service_tier",
+fn service_tier(raw: &RawValue) -> Result<&'static str, Refusal> {
+    const TIERS: [(&str, &str); 3] = [
+        ("standard", "default"),
+        ("flex", "flex"),
+        ("priority", "priority"),
+    ];
+    let at = &Path::top("service_tier");
+    if string(raw, at)? == "deferred" {
+        return Err(Rejection::unsupported(
+            at,
             "the Responses API has no 'deferred' tier",
-        )),
-        _ => Err(Rejection::invalid_value(
-            "service_tier",
-            "expected one of 'standard', 'flex', 'priority' or 'deferred'",
-        )),
+        ));
     }
+    let expected = "expected one of 'standard', 'flex', 'priority' or 'deferred'";
+    one_of(raw, at, &TIERS, expected)
 }
 
 /// `labels` → `metadata`, raw, within the Responses limits.
-fn labels(raw: &RawValue) -> Result<&str, Rejection> {
-    let fields = object(raw, "labels")?;
-    if fields.entries.len() > METADATA_MAX_ENTRIES {
+fn labels(raw: &RawValue) -> Result<&str, Refusal> {
+    let fields = object(raw, &LABELS)?;
+    let count = fields.entries.len();
+    if count > METADATA_MAX_ENTRIES {
         return Err(Rejection::invalid_value(
-            "labels",
-            &format!(
-                "the Responses API's metadata holds at most {METADATA_MAX_ENTRIES} entries, got {}",
-                fields.entries.len()
-            ),
+            &LABELS,
+            &[
+                "the Responses API's metadata holds at most ",
+                &decimal(METADATA_MAX_ENTRIES as u64),
+                " entries, got ",
+                &decimal(count as u64),
+            ],
         ));
     }
     for (key, value) in &fields.entries {
-        let at = join("labels", key);
-        let text = string(value, &at)?;
+        let at = &LABELS.key(key);
+        let text = string(value, at)?;
         if key.chars().count() > METADATA_KEY_MAX || text.chars().count() > METADATA_VALUE_MAX {
             return Err(Rejection::invalid_value(
-                &at,
-                &format!("the Responses API's metadata takes keys of at most {METADATA_KEY_MAX} characters and values of at most {METADATA_VALUE_MAX}"),
+                at,
+                &[
+                    "the Responses API's metadata takes keys of at most ",
+                    &decimal(METADATA_KEY_MAX as u64),
+                    " characters and values of at most ",
+                    &decimal(METADATA_VALUE_MAX as u64),
+                ],
             ));
         }
     }
@@ -589,20 +629,20 @@ fn labels(raw: &RawValue) -> Result<&str, Rejection> {
 }
 
 /// `response_modalities`: only text (or nothing) is meaningful.
-fn response_modalities(raw: &RawValue, walk: &Walk) -> Result<(), Rejection> {
+fn response_modalities(raw: &RawValue, walk: &Walk) -> Result<(), Refusal> {
     const KEY: &str = "response_modalities";
+    let at = &Path::top(KEY);
     if is_null(raw) {
         return Ok(());
     }
-    let modalities = array(raw, KEY)?;
     let mut text_only = true;
-    for (i, modality) in modalities.iter().enumerate() {
-        text_only &= string(modality, &index(KEY, i))? == "text";
+    for (i, modality) in array(raw, at)?.into_iter().enumerate() {
+        text_only &= string(modality, &at.index(i))? == "text";
     }
     if text_only {
         return Ok(());
     }
-    walk.unsupported(KEY, KEY, raw, "this gateway returns text only")
+    walk.unsupported(KEY, at, raw, "this gateway returns text only")
 }
 
 // ---------------------------------------------------------------- response format
@@ -612,8 +652,8 @@ fn response_modalities(raw: &RawValue, walk: &Walk) -> Result<(), Rejection> {
 struct FormatSpec<'a> {
     mime: Option<Cow<'a, str>>,
     schema: Option<&'a RawValue>,
-    /// Path of the format object (`response_format`, `response_format[0]`).
-    path: String,
+    /// Whether the format came in a list (`response_format[0]`) rather than alone.
+    listed: bool,
     /// A bare schema (the legacy form): its MIME type comes from `response_mime_type`.
     legacy: bool,
 }
@@ -626,57 +666,67 @@ enum TextFormat<'a> {
 }
 
 /// `response_format`: one format or a list of one; `None` for an empty list.
-fn response_format(raw: &RawValue) -> Result<Option<FormatSpec<'_>>, Rejection> {
-    const KEY: &str = "response_format";
+fn response_format(raw: &RawValue) -> Result<Option<FormatSpec<'_>>, Refusal> {
     if first_byte(raw) != b'[' {
-        return format_spec(raw, KEY.to_owned()).map(Some);
+        return format_spec(raw, false).map(Some);
     }
-    let formats = array(raw, KEY)?;
+    let formats = array(raw, &RESPONSE_FORMAT)?;
     match formats.as_slice() {
         [] => Ok(None),
-        [one] => format_spec(one, index(KEY, 0)).map(Some),
+        [one] => format_spec(one, true).map(Some),
         _ => Err(Rejection::unsupported(
-            KEY,
+            &RESPONSE_FORMAT,
             "the Responses API takes one text format; several response formats cannot be sent",
         )),
     }
 }
 
-fn format_spec(raw: &RawValue, path: String) -> Result<FormatSpec<'_>, Rejection> {
-    let fields = object(raw, &path)?;
+/// The path of a format: `response_format`, or `response_format[0]` when it came in a list.
+fn format_path(listed: bool) -> Path<'static> {
+    if listed {
+        RESPONSE_FORMAT.index(0)
+    } else {
+        RESPONSE_FORMAT
+    }
+}
+
+fn format_spec(raw: &RawValue, listed: bool) -> Result<FormatSpec<'_>, Refusal> {
+    let path = &format_path(listed);
+    let fields = object(raw, path)?;
     let kind = match fields.get("type") {
-        Some(kind) => string(kind, &join(&path, "type"))?,
+        Some(kind) => string(kind, &path.key("type"))?,
         None => Cow::Borrowed(""),
     };
     match kind.as_ref() {
-        "text" => text_format_spec(&fields, path),
+        "text" => text_format_spec(&fields, listed),
         "audio" | "image" | "video" => Err(Rejection::unsupported(
-            &join(&path, "type"),
+            &path.key("type"),
             "this gateway returns text only",
         )),
         _ => Ok(FormatSpec {
             mime: None,
             schema: Some(raw),
-            path,
+            listed,
             legacy: true,
         }),
     }
 }
 
-fn text_format_spec<'a>(fields: &Fields<'a>, path: String) -> Result<FormatSpec<'a>, Rejection> {
+fn text_format_spec<'a>(fields: &Fields<'a>, listed: bool) -> Result<FormatSpec<'a>, Refusal> {
+    let path = &format_path(listed);
     let mut spec = FormatSpec {
         mime: None,
         schema: None,
-        path,
+        listed,
         legacy: false,
     };
     for (key, value) in &fields.entries {
-        let at = join(&spec.path, key);
+        let at = &path.key(key);
         match key.as_ref() {
             "type" => {}
-            "mime_type" => spec.mime = optional(value, |v| string(v, &at))?,
-            "schema" => spec.schema = optional(value, |v| json_object(v, &at))?,
-            _ => return Err(Rejection::unknown(&at)),
+            "mime_type" => spec.mime = optional(value, |v| string(v, at))?,
+            "schema" => spec.schema = optional(value, |v| json_object(v, at))?,
+            _ => return Err(Rejection::unknown(at)),
         }
     }
     Ok(spec)
@@ -684,49 +734,50 @@ fn text_format_spec<'a>(fields: &Fields<'a>, path: String) -> Result<FormatSpec<
 
 impl<'a> FormatSpec<'a> {
     /// The Responses format, with the legacy `response_mime_type` when the format has none.
-    fn resolve(self, response_mime_type: Option<&str>) -> Result<TextFormat<'a>, Rejection> {
-        let own = join(&self.path, "mime_type");
+    fn resolve(self, response_mime_type: Option<&str>) -> Result<TextFormat<'a>, Refusal> {
+        let path = &format_path(self.listed);
+        let own = &path.key("mime_type");
         let (mime, mime_path) = match (self.mime.as_deref(), response_mime_type) {
             (Some(a), Some(b)) if a != b => {
                 return Err(Rejection::invalid_value(
-                    "response_mime_type",
-                    &format!("it disagrees with {own}"),
+                    &RESPONSE_MIME_TYPE,
+                    &["it disagrees with ", &own.text()],
                 ))
             }
-            (Some(mime), _) => (Some(mime), own.as_str()),
-            (None, mime) => (mime, "response_mime_type"),
+            (Some(mime), _) => (Some(mime), own),
+            (None, mime) => (mime, &RESPONSE_MIME_TYPE),
         };
         match (mime, self.schema) {
             (Some("application/json"), Some(schema)) => {
-                json_object(schema, &self.path)?;
+                json_object(schema, path)?;
                 Ok(TextFormat::JsonSchema(schema))
             }
             (Some("application/json"), None) => Ok(TextFormat::JsonObject),
             (_, Some(_)) if self.legacy => Err(Rejection::invalid_value(
-                "response_mime_type",
-                "a response_format schema needs response_mime_type 'application/json'",
+                &RESPONSE_MIME_TYPE,
+                &["a response_format schema needs response_mime_type 'application/json'"],
             )),
             (_, Some(_)) => Err(Rejection::invalid_value(
                 mime_path,
-                "a schema needs the MIME type 'application/json'",
+                &["a schema needs the MIME type 'application/json'"],
             )),
             (None | Some("text/plain"), None) => Ok(TextFormat::Text),
             (Some(_), None) => Err(Rejection::invalid_value(
                 mime_path,
-                "expected 'application/json' or 'text/plain'",
+                &["expected 'application/json' or 'text/plain'"],
             )),
         }
     }
 }
 
 /// `response_mime_type` without `response_format`.
-fn mime_only_format(mime: &str) -> Result<TextFormat<'static>, Rejection> {
+fn mime_only_format(mime: &str) -> Result<TextFormat<'static>, Refusal> {
     match mime {
         "application/json" => Ok(TextFormat::JsonObject),
         "text/plain" => Ok(TextFormat::Text),
         _ => Err(Rejection::invalid_value(
-            "response_mime_type",
-            "expected 'application/json' or 'text/plain'",
+            &RESPONSE_MIME_TYPE,
+            &["expected 'application/json' or 'text/plain'"],
         )),
     }
 }
@@ -749,7 +800,7 @@ fn write_text_format(out: &mut Vec<u8>, format: &TextFormat) {
 }
 
 /// Checks that a value is a JSON object and returns it.
-fn json_object<'a>(raw: &'a RawValue, at: &str) -> Result<&'a RawValue, Rejection> {
+fn json_object<'a>(raw: &'a RawValue, at: &Path) -> Result<&'a RawValue, Refusal> {
     object(raw, at)?;
     Ok(raw)
 }
@@ -757,25 +808,30 @@ fn json_object<'a>(raw: &'a RawValue, at: &str) -> Result<&'a RawValue, Rejectio
 // ---------------------------------------------------------------- tools
 
 /// `tools`: function declarations only.
-fn tools(raw: &RawValue, walk: &Walk) -> Result<Vec<u8>, Rejection> {
+fn tools(raw: &RawValue, walk: &Walk) -> Result<Vec<u8>, Refusal> {
     let mut out = Vec::with_capacity(raw.get().len() + 32);
     let mut list = ArrayWriter::new(&mut out);
-    for (i, tool) in array(raw, "tools")?.into_iter().enumerate() {
-        let path = index("tools", i);
-        let fields = object(tool, &path)?;
-        let kind = required_string(&fields, &path, "type")?;
+    for (i, tool) in array(raw, &TOOLS)?.into_iter().enumerate() {
+        let path = &TOOLS.index(i);
+        let fields = object(tool, path)?;
+        let kind = required_string(&fields, path, "type")?;
         match kind.as_ref() {
-            "function" => function_tool(&fields, &path, walk, list.item())?,
+            "function" => function_tool(&fields, path, walk, list.item())?,
             builtin if BUILTIN_TOOLS.contains(&builtin) => {
                 return Err(Rejection::unsupported(
-                    &join(&path, "type"),
-                    &format!("the built-in tool '{builtin}' cannot be served: the Responses answer would not carry its results back"),
+                    &path.key("type"),
+                    &[
+                        "the built-in tool '",
+                        builtin,
+                        "' cannot be served: the Responses answer would not carry its results back",
+                    ]
+                    .concat(),
                 ))
             }
             _ => {
                 return Err(Rejection::invalid_value(
-                    &join(&path, "type"),
-                    "unknown tool type",
+                    &path.key("type"),
+                    &["unknown tool type"],
                 ))
             }
         }
@@ -786,38 +842,38 @@ fn tools(raw: &RawValue, walk: &Walk) -> Result<Vec<u8>, Rejection> {
 
 fn function_tool(
     fields: &Fields,
-    path: &str,
+    path: &Path,
     walk: &Walk,
     out: &mut Vec<u8>,
-) -> Result<(), Rejection> {
+) -> Result<(), Refusal> {
     let mut name = None;
     let mut description = None;
     let mut parameters = None;
     for (key, value) in &fields.entries {
-        let at = join(path, key);
+        let at = &path.key(key);
         match key.as_ref() {
             "type" => {}
-            "name" => name = optional(value, |v| raw_string(v, &at))?,
-            "description" => description = optional(value, |v| raw_string(v, &at))?,
-            "parameters" => parameters = optional(value, |v| json_object(v, &at))?,
+            "name" => name = optional(value, |v| raw_string(v, at))?,
+            "description" => description = optional(value, |v| raw_string(v, at))?,
+            "parameters" => parameters = optional(value, |v| json_object(v, at))?,
             "defer_loading" => {
-                if optional(value, |v| boolean(v, &at))? == Some(true) {
+                if optional(value, |v| boolean(v, at))? == Some(true) {
                     return Err(Rejection::unsupported(
-                        &at,
+                        at,
                         "deferred functions need the tool search tool, whose results the answer would not carry",
                     ));
                 }
             }
             "short_description" => walk.unsupported(
                 "tools.short_description",
-                &at,
+                at,
                 value,
                 "the Responses API has no short descriptions of functions",
             )?,
-            _ => return Err(Rejection::unknown(&at)),
+            _ => return Err(Rejection::unknown(at)),
         }
     }
-    let name = name.ok_or_else(|| Rejection::missing(&join(path, "name")))?;
+    let name = name.ok_or_else(|| Rejection::missing(&path.key("name")))?;
     let mut tool = ObjectWriter::new(out);
     tool.str("type", "function");
     tool.raw("name", name);
@@ -832,85 +888,95 @@ fn function_tool(
     Ok(())
 }
 
+/// A required member (`null` counts as absent).
+#[inline(never)]
+fn required<'a>(fields: &Fields<'a>, path: &Path, key: &str) -> Result<&'a RawValue, Refusal> {
+    fields
+        .get(key)
+        .filter(|v| !is_null(v))
+        .ok_or_else(|| Rejection::missing(&path.key(key)))
+}
+
 /// A required string member, unescaped.
+#[inline(never)]
 fn required_string<'a>(
     fields: &Fields<'a>,
-    path: &str,
+    path: &Path,
     key: &str,
-) -> Result<Cow<'a, str>, Rejection> {
-    let at = join(path, key);
-    match fields.get(key).filter(|v| !is_null(v)) {
-        Some(value) => string(value, &at),
-        None => Err(Rejection::missing(&at)),
-    }
+) -> Result<Cow<'a, str>, Refusal> {
+    string(required(fields, path, key)?, &path.key(key))
 }
 
 /// A required string member: raw (to copy) and unescaped (to compare).
+#[inline(never)]
 fn required_raw<'a>(
     fields: &Fields<'a>,
-    path: &str,
+    path: &Path,
     key: &str,
-) -> Result<(&'a str, Cow<'a, str>), Rejection> {
-    let at = join(path, key);
-    match fields.get(key).filter(|v| !is_null(v)) {
-        Some(value) => Ok((value.get(), string(value, &at)?)),
-        None => Err(Rejection::missing(&at)),
-    }
+) -> Result<(&'a str, Cow<'a, str>), Refusal> {
+    let value = required(fields, path, key)?;
+    Ok((value.get(), string(value, &path.key(key))?))
 }
 
 // ---------------------------------------------------------------- input
 
 /// `input`: a string, one content, or a list of contents or of steps.
-fn input(raw: &RawValue, walk: &Walk) -> Result<Input, Rejection> {
+fn input(raw: &RawValue, walk: &Walk) -> Result<Input, Refusal> {
     match first_byte(raw) {
         b'"' => {
-            let text = string(raw, "input")?;
+            let text = string(raw, &INPUT)?;
             Ok(Input {
                 json: raw.get().as_bytes().to_vec(),
                 empty: text.is_empty(),
             })
         }
         b'{' => {
-            let fields = object(raw, "input")?;
+            let contents = Contents {
+                list: vec![object(raw, &INPUT)?],
+                base: &INPUT,
+                alone: true,
+            };
             let mut items = Items::default();
-            user_message(&[(fields, "input".to_owned())], &mut items)?;
+            user_message(&contents, &mut items)?;
             Ok(items.finish())
         }
         b'[' => input_list(raw, walk),
         _ => Err(Rejection::invalid_type(
-            "input",
+            &INPUT,
             "a string, a content object or a list of steps or contents",
         )),
     }
 }
 
 /// A list of contents (one user message) or of steps (one item each).
-fn input_list(raw: &RawValue, walk: &Walk) -> Result<Input, Rejection> {
-    let raws = array(raw, "input")?;
-    let mut elements = Vec::with_capacity(raws.len());
-    for (i, element) in raws.iter().enumerate() {
-        let path = index("input", i);
-        let fields = object(element, &path)?;
-        elements.push((fields, path));
+fn input_list(raw: &RawValue, walk: &Walk) -> Result<Input, Refusal> {
+    let raws = array(raw, &INPUT)?;
+    let elements = raws
+        .iter()
+        .enumerate()
+        .map(|(i, element)| object(element, &INPUT.index(i)))
+        .collect::<Result<Vec<_>, Refusal>>()?;
+    let mut kinds = Vec::with_capacity(elements.len());
+    for (i, fields) in elements.iter().enumerate() {
+        let kind = required_string(fields, &INPUT.index(i), "type")?;
+        kinds.push(CONTENT_TYPES.contains(&kind.as_ref()));
     }
     let mut items = Items::default();
-    let is_content = |(fields, path): &(Fields, String)| {
-        required_string(fields, path, "type").map(|t| CONTENT_TYPES.contains(&t.as_ref()))
-    };
-    let kinds = elements
-        .iter()
-        .map(is_content)
-        .collect::<Result<Vec<bool>, Rejection>>()?;
     if kinds.iter().all(|&content| content) && !kinds.is_empty() {
-        user_message(&elements, &mut items)?;
+        let contents = Contents {
+            list: elements,
+            base: &INPUT,
+            alone: false,
+        };
+        user_message(&contents, &mut items)?;
     } else if let Some(i) = kinds.iter().position(|&content| content) {
         return Err(Rejection::invalid_value(
-            &join(&index("input", i), "type"),
-            "a list of steps cannot hold a bare content; wrap it in a user_input step",
+            &INPUT.index(i).key("type"),
+            &["a list of steps cannot hold a bare content; wrap it in a user_input step"],
         ));
     } else {
-        for ((fields, path), raw) in elements.iter().zip(raws) {
-            step(fields, path, raw, walk, &mut items)?;
+        for (i, (fields, raw)) in elements.iter().zip(raws).enumerate() {
+            step(fields, &INPUT.index(i), raw, walk, &mut items)?;
         }
     }
     Ok(items.finish())
@@ -949,11 +1015,11 @@ impl Items {
 /// One step of `input`.
 fn step(
     fields: &Fields,
-    path: &str,
+    path: &Path,
     raw: &RawValue,
     walk: &Walk,
     items: &mut Items,
-) -> Result<(), Rejection> {
+) -> Result<(), Refusal> {
     let kind = required_string(fields, path, "type")?;
     match kind.as_ref() {
         "user_input" => user_input_step(fields, path, items),
@@ -968,62 +1034,73 @@ fn step(
         ),
         builtin if builtin.ends_with("_call") || builtin.ends_with("_result") => {
             Err(Rejection::unsupported(
-                &join(path, "type"),
+                &path.key("type"),
                 "steps of built-in tools cannot be replayed to the Responses API",
             ))
         }
         _ => Err(Rejection::invalid_value(
-            &join(path, "type"),
-            "unknown step type",
+            &path.key("type"),
+            &["unknown step type"],
         )),
     }
 }
 
-/// Checks that a step holds only the given keys.
-fn only_keys(fields: &Fields, path: &str, known: &[&str]) -> Result<(), Rejection> {
-    match fields
-        .entries
-        .iter()
-        .find(|(key, _)| !known.contains(&key.as_ref()))
-    {
-        Some((key, _)) => Err(Rejection::unknown(&join(path, key))),
-        None => Ok(()),
+/// Contents and where they sit: each at `base[i]`, or at `base` itself for one content given
+/// alone (`input: {…}`).
+struct Contents<'a, 'p> {
+    list: Vec<Fields<'a>>,
+    base: &'p Path<'p>,
+    alone: bool,
+}
+
+impl<'p> Contents<'_, 'p> {
+    /// The path of the `i`-th content.
+    fn at(&self, i: usize) -> Path<'p> {
+        if self.alone {
+            *self.base
+        } else {
+            self.base.index(i)
+        }
     }
 }
 
-/// The contents of a step (`content`), each as an object with its path; none when absent.
-fn step_contents<'a>(
-    fields: &Fields<'a>,
-    path: &str,
-) -> Result<Vec<(Fields<'a>, String)>, Rejection> {
-    let at = join(path, "content");
+/// The contents of a step (`content`, at `at`), each an object; none when absent.
+fn step_contents<'a>(fields: &Fields<'a>, at: &Path) -> Result<Vec<Fields<'a>>, Refusal> {
     let Some(raw) = fields.get("content").filter(|v| !is_null(v)) else {
         return Ok(Vec::new());
     };
-    array(raw, &at)?
+    objects(raw, at)
+}
+
+/// An array of objects.
+fn objects<'a>(raw: &'a RawValue, at: &Path) -> Result<Vec<Fields<'a>>, Refusal> {
+    array(raw, at)?
         .into_iter()
         .enumerate()
-        .map(|(i, content)| {
-            let path = index(&at, i);
-            object(content, &path).map(|fields| (fields, path))
-        })
+        .map(|(i, content)| object(content, &at.index(i)))
         .collect()
 }
 
-fn user_input_step(fields: &Fields, path: &str, items: &mut Items) -> Result<(), Rejection> {
+fn user_input_step(fields: &Fields, path: &Path, items: &mut Items) -> Result<(), Refusal> {
     only_keys(fields, path, &["type", "content"])?;
-    let contents = step_contents(fields, path)?;
-    if contents.is_empty() {
+    let at = &path.key("content");
+    let list = step_contents(fields, at)?;
+    if list.is_empty() {
         return Err(Rejection::invalid_value(
-            &join(path, "content"),
-            "a user_input step needs at least one content",
+            at,
+            &["a user_input step needs at least one content"],
         ));
     }
+    let contents = Contents {
+        list,
+        base: at,
+        alone: false,
+    };
     user_message(&contents, items)
 }
 
 /// One user message from contents.
-fn user_message(contents: &[(Fields, String)], items: &mut Items) -> Result<(), Rejection> {
+fn user_message(contents: &Contents, items: &mut Items) -> Result<(), Refusal> {
     let out = items.next();
     out.extend_from_slice(b"{\"type\":\"message\",\"role\":\"user\",\"content\":");
     parts(contents, out)?;
@@ -1032,17 +1109,17 @@ fn user_message(contents: &[(Fields, String)], items: &mut Items) -> Result<(), 
 }
 
 /// Contents as a list of Responses input parts.
-fn parts(contents: &[(Fields, String)], out: &mut Vec<u8>) -> Result<(), Rejection> {
+fn parts(contents: &Contents, out: &mut Vec<u8>) -> Result<(), Refusal> {
     let mut list = ArrayWriter::new(out);
-    for (fields, path) in contents {
-        input_part(fields, path, list.item())?;
+    for (i, fields) in contents.list.iter().enumerate() {
+        input_part(fields, &contents.at(i), list.item())?;
     }
     list.end();
     Ok(())
 }
 
 /// One content as a Responses input part.
-fn input_part(fields: &Fields, path: &str, out: &mut Vec<u8>) -> Result<(), Rejection> {
+fn input_part(fields: &Fields, path: &Path, out: &mut Vec<u8>) -> Result<(), Refusal> {
     let kind = required_string(fields, path, "type")?;
     match kind.as_ref() {
         "text" => {
@@ -1053,40 +1130,77 @@ fn input_part(fields: &Fields, path: &str, out: &mut Vec<u8>) -> Result<(), Reje
             part.end();
             Ok(())
         }
-        "image" => image_part(fields, path, out),
-        "document" => document_part(fields, path, out),
+        "image" => media_part(fields, path, &IMAGE, out),
+        "document" => media_part(fields, path, &DOCUMENT, out),
         "audio" | "video" => Err(Rejection::unsupported(
-            &join(path, "type"),
-            &format!("the Responses API takes no {kind} input"),
+            &path.key("type"),
+            &["the Responses API takes no ", &kind, " input"].concat(),
         )),
         _ => Err(Rejection::invalid_value(
-            &join(path, "type"),
-            "unknown content type",
+            &path.key("type"),
+            &["unknown content type"],
         )),
     }
 }
 
 /// A text content's text (raw); `annotations` must be absent or empty.
-fn text_content<'a>(fields: &Fields<'a>, path: &str) -> Result<&'a str, Rejection> {
+fn text_content<'a>(fields: &Fields<'a>, path: &Path) -> Result<&'a str, Refusal> {
     let mut text = None;
     for (key, value) in &fields.entries {
-        let at = join(path, key);
+        let at = &path.key(key);
         match key.as_ref() {
             "type" => {}
-            "text" => text = optional(value, |v| raw_string(v, &at))?,
+            "text" => text = optional(value, |v| raw_string(v, at))?,
             "annotations" => {
-                if !is_null(value) && !array(value, &at)?.is_empty() {
+                if !is_null(value) && !array(value, at)?.is_empty() {
                     return Err(Rejection::unsupported(
-                        &at,
+                        at,
                         "citations cannot be sent to the Responses API",
                     ));
                 }
             }
-            _ => return Err(Rejection::unknown(&at)),
+            _ => return Err(Rejection::unknown(at)),
         }
     }
-    text.ok_or_else(|| Rejection::missing(&join(path, "text")))
+    text.ok_or_else(|| Rejection::missing(&path.key("text")))
 }
+
+/// How an image or a document content becomes a Responses part.
+struct MediaKind {
+    /// The Responses part type.
+    part: &'static str,
+    /// The key of inline data (a `data:` URL).
+    data_key: &'static str,
+    /// The key of a URI.
+    uri_key: &'static str,
+    /// URI schemes the upstream can fetch, and how a rejection names them.
+    schemes: &'static [&'static str],
+    scheme_names: &'static str,
+    /// `resolution` values and the `detail` each becomes.
+    details: &'static [(&'static str, &'static str)],
+    /// Whether inline data needs a file name telling its type.
+    filename: bool,
+}
+
+const IMAGE: MediaKind = MediaKind {
+    part: "input_image",
+    data_key: "image_url",
+    uri_key: "image_url",
+    schemes: &["https://", "http://", "data:"],
+    scheme_names: "https / http / data",
+    details: &[("low", "low"), ("high", "high"), ("ultra_high", "original")],
+    filename: false,
+};
+
+const DOCUMENT: MediaKind = MediaKind {
+    part: "input_file",
+    data_key: "file_data",
+    uri_key: "file_url",
+    schemes: &["https://", "http://"],
+    scheme_names: "https / http",
+    details: &[("low", "low"), ("high", "high")],
+    filename: true,
+};
 
 /// The members of an image or document content.
 #[derive(Default)]
@@ -1098,61 +1212,62 @@ struct Media<'a> {
     detail: Option<&'static str>,
 }
 
-/// Reads an image or document; `detail` maps `resolution`.
-fn media<'a>(
-    fields: &Fields<'a>,
-    path: &str,
-    detail: fn(&str) -> Option<&'static str>,
-) -> Result<Media<'a>, Rejection> {
+/// Reads an image or document.
+fn media<'a>(fields: &Fields<'a>, path: &Path, kind: &MediaKind) -> Result<Media<'a>, Refusal> {
     let mut media = Media::default();
     for (key, value) in &fields.entries {
-        let at = join(path, key);
+        let at = &path.key(key);
         match key.as_ref() {
             "type" => {}
-            "data" => media.data = optional(value, |v| raw_string(v, &at))?,
-            "mime_type" => media.mime = optional(value, |v| mime_type(v, &at))?,
+            "data" => media.data = optional(value, |v| raw_string(v, at))?,
+            "mime_type" => media.mime = optional(value, |v| mime_type(v, at))?,
             "uri" => {
-                media.uri = optional(value, |v| string(v, &at))?;
-                media.uri_raw = optional(value, |v| raw_string(v, &at))?;
+                media.uri = optional(value, |v| string(v, at))?;
+                media.uri_raw = optional(value, |v| raw_string(v, at))?;
             }
             "resolution" => {
                 media.detail = optional(value, |v| {
-                    detail(&string(v, &at)?).ok_or_else(|| {
-                        Rejection::unsupported(&at, "the Responses API has no such detail level")
-                    })
+                    let resolution = string(v, at)?;
+                    match kind.details.iter().find(|(r, _)| *r == resolution) {
+                        Some((_, detail)) => Ok(*detail),
+                        None => Err(Rejection::unsupported(
+                            at,
+                            "the Responses API has no such detail level",
+                        )),
+                    }
                 })?
             }
             "processing" if is_null(value) => {}
             "processing" => {
                 return Err(Rejection::unsupported(
-                    &at,
+                    at,
                     "the Responses API has no processing options",
                 ))
             }
-            _ => return Err(Rejection::unknown(&at)),
+            _ => return Err(Rejection::unknown(at)),
         }
     }
     if media.data.is_some() && media.uri.is_some() {
         return Err(Rejection::invalid_value(
-            &join(path, "uri"),
-            "give either data or uri, not both",
+            &path.key("uri"),
+            &["give either data or uri, not both"],
         ));
     }
     if media.data.is_none() && media.uri.is_none() {
-        return Err(Rejection::missing(&join(path, "data")));
+        return Err(Rejection::missing(&path.key("data")));
     }
     Ok(media)
 }
 
 /// A MIME type safe to place in a `data:` URL (returned as its raw contents).
-fn mime_type<'a>(raw: &'a RawValue, at: &str) -> Result<&'a str, Rejection> {
+fn mime_type<'a>(raw: &'a RawValue, at: &Path) -> Result<&'a str, Refusal> {
     let mime = contents(raw_string(raw, at)?);
     let safe = mime.contains('/')
         && mime
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/.+-_".contains(&b));
     if !safe {
-        return Err(Rejection::invalid_value(at, "not a MIME type"));
+        return Err(Rejection::invalid_value(at, &["not a MIME type"]));
     }
     Ok(mime)
 }
@@ -1166,68 +1281,31 @@ fn push_data_url(out: &mut Vec<u8>, mime: &str, data: &str) {
     out.push(b'"');
 }
 
-fn image_detail(resolution: &str) -> Option<&'static str> {
-    match resolution {
-        "low" => Some("low"),
-        "high" => Some("high"),
-        "ultra_high" => Some("original"),
-        _ => None,
-    }
-}
-
-fn document_detail(resolution: &str) -> Option<&'static str> {
-    match resolution {
-        "low" => Some("low"),
-        "high" => Some("high"),
-        _ => None,
-    }
-}
-
-fn image_part(fields: &Fields, path: &str, out: &mut Vec<u8>) -> Result<(), Rejection> {
-    let media = media(fields, path, image_detail)?;
+/// An image (`input_image`) or a document (`input_file`) part.
+fn media_part(
+    fields: &Fields,
+    path: &Path,
+    kind: &MediaKind,
+    out: &mut Vec<u8>,
+) -> Result<(), Refusal> {
+    let media = media(fields, path, kind)?;
     let mut part = ObjectWriter::new(out);
-    part.str("type", "input_image");
+    part.str("type", kind.part);
     match (media.data, media.uri_raw) {
         (Some(data), _) => {
             let mime = media
                 .mime
-                .ok_or_else(|| Rejection::missing(&join(path, "mime_type")))?;
-            push_data_url(part.key("image_url"), mime, data);
+                .ok_or_else(|| Rejection::missing(&path.key("mime_type")))?;
+            if kind.filename {
+                part.str("filename", &document_filename(mime));
+            }
+            push_data_url(part.key(kind.data_key), mime, data);
         }
         (None, Some(uri)) => {
-            check_uri(
-                media.uri.as_deref(),
-                path,
-                &["https://", "http://", "data:"],
-            )?;
-            part.raw("image_url", uri);
+            check_uri(media.uri.as_deref(), path, kind)?;
+            part.raw(kind.uri_key, uri);
         }
-        (None, None) => return Err(Rejection::missing(&join(path, "data"))),
-    }
-    if let Some(detail) = media.detail {
-        part.str("detail", detail);
-    }
-    part.end();
-    Ok(())
-}
-
-fn document_part(fields: &Fields, path: &str, out: &mut Vec<u8>) -> Result<(), Rejection> {
-    let media = media(fields, path, document_detail)?;
-    let mut part = ObjectWriter::new(out);
-    part.str("type", "input_file");
-    match (media.data, media.uri_raw) {
-        (Some(data), _) => {
-            let mime = media
-                .mime
-                .ok_or_else(|| Rejection::missing(&join(path, "mime_type")))?;
-            part.str("filename", &document_filename(mime));
-            push_data_url(part.key("file_data"), mime, data);
-        }
-        (None, Some(uri)) => {
-            check_uri(media.uri.as_deref(), path, &["https://", "http://"])?;
-            part.raw("file_url", uri);
-        }
-        (None, None) => return Err(Rejection::missing(&join(path, "data"))),
+        (None, None) => return Err(Rejection::missing(&path.key("data"))),
     }
     if let Some(detail) = media.detail {
         part.str("detail", detail);
@@ -1237,22 +1315,15 @@ fn document_part(fields: &Fields, path: &str, out: &mut Vec<u8>) -> Result<(), R
 }
 
 /// Refuses a URI the upstream could not fetch.
-fn check_uri(uri: Option<&str>, path: &str, schemes: &[&str]) -> Result<(), Rejection> {
+fn check_uri(uri: Option<&str>, path: &Path, kind: &MediaKind) -> Result<(), Refusal> {
     let uri = uri.unwrap_or("");
     let lower = uri.get(..8).unwrap_or(uri).to_ascii_lowercase();
-    if schemes.iter().any(|s| lower.starts_with(s)) {
+    if kind.schemes.iter().any(|s| lower.starts_with(s)) {
         return Ok(());
     }
     Err(Rejection::invalid_value(
-        &join(path, "uri"),
-        &format!(
-            "the upstream can only fetch {} URIs",
-            schemes
-                .iter()
-                .map(|s| s.trim_end_matches("//").trim_end_matches(':'))
-                .collect::<Vec<_>>()
-                .join(" / ")
-        ),
+        &path.key("uri"),
+        &["the upstream can only fetch ", kind.scheme_names, " URIs"],
     ))
 }
 
@@ -1285,20 +1356,21 @@ fn document_filename(mime: &str) -> String {
         ("application/vnd.oasis.opendocument.spreadsheet", "ods"),
     ];
     match EXTENSIONS.iter().find(|(m, _)| *m == mime) {
-        Some((_, ext)) => format!("document.{ext}"),
+        Some((_, ext)) => ["document.", ext].concat(),
         None => "document".to_owned(),
     }
 }
 
-fn model_output_step(fields: &Fields, path: &str, items: &mut Items) -> Result<(), Rejection> {
+fn model_output_step(fields: &Fields, path: &Path, items: &mut Items) -> Result<(), Refusal> {
     only_keys(fields, path, &["type", "content", "error"])?;
     if fields.get("error").is_some_and(|v| !is_null(v)) {
         return Err(Rejection::unsupported(
-            &join(path, "error"),
+            &path.key("error"),
             "a failed model output cannot be replayed to the Responses API",
         ));
     }
-    let contents = step_contents(fields, path)?;
+    let content_path = &path.key("content");
+    let contents = step_contents(fields, content_path)?;
     if contents.is_empty() {
         return Ok(());
     }
@@ -1306,10 +1378,11 @@ fn model_output_step(fields: &Fields, path: &str, items: &mut Items) -> Result<(
     message.str("type", "message");
     message.str("role", "assistant");
     let mut list = ArrayWriter::new(message.key("content"));
-    for (content, at) in &contents {
+    for (i, content) in contents.iter().enumerate() {
+        let at = &content_path.index(i);
         if required_string(content, at, "type")? != "text" {
             return Err(Rejection::unsupported(
-                &join(at, "type"),
+                &at.key("type"),
                 "the Responses API takes only text in the model's earlier output",
             ));
         }
@@ -1323,16 +1396,12 @@ fn model_output_step(fields: &Fields, path: &str, items: &mut Items) -> Result<(
     Ok(())
 }
 
-fn function_call_step(fields: &Fields, path: &str, items: &mut Items) -> Result<(), Rejection> {
+fn function_call_step(fields: &Fields, path: &Path, items: &mut Items) -> Result<(), Refusal> {
     only_keys(fields, path, &["type", "id", "name", "arguments"])?;
     let (id, decoded_id) = required_raw(fields, path, "id")?;
     let (name, _) = required_raw(fields, path, "name")?;
-    let at = join(path, "arguments");
-    let arguments = fields
-        .get("arguments")
-        .filter(|v| !is_null(v))
-        .ok_or_else(|| Rejection::missing(&at))?;
-    let arguments = compact_object(arguments, &at)?;
+    let at = &path.key("arguments");
+    let arguments = compact_object(required(fields, path, "arguments")?, at)?;
     items.calls.push(decoded_id.into_owned());
     let mut call = ObjectWriter::new(items.next());
     call.str("type", "function_call");
@@ -1344,49 +1413,40 @@ fn function_call_step(fields: &Fields, path: &str, items: &mut Items) -> Result<
 }
 
 /// An object, as compact JSON text.
-fn compact_object(raw: &RawValue, at: &str) -> Result<String, Rejection> {
+fn compact_object(raw: &RawValue, at: &Path) -> Result<String, Refusal> {
     object(raw, at)?;
-    compact(raw)
-}
-
-/// A value as compact JSON text.
-fn compact(raw: &RawValue) -> Result<String, Rejection> {
     let mut out = Vec::with_capacity(raw.get().len());
     push_raw(&mut out, raw.get());
-    String::from_utf8(out).map_err(Rejection::malformed)
+    String::from_utf8(out).map_err(|e| Box::new(Rejection::malformed(e)))
 }
 
 fn function_result_step(
     fields: &Fields,
-    path: &str,
+    path: &Path,
     walk: &Walk,
     items: &mut Items,
-) -> Result<(), Rejection> {
+) -> Result<(), Refusal> {
     only_keys(
         fields,
         path,
         &["type", "call_id", "result", "is_error", "name"],
     )?;
-    let call_id_path = join(path, "call_id");
     let (call_id, call) = required_raw(fields, path, "call_id")?;
     if !walk.stateful && !items.calls.iter().any(|c| *c == call) {
         return Err(Rejection::invalid_value(
-            &call_id_path,
-            "no earlier function_call step has this id (send that step, or previous_interaction_id)",
+            &path.key("call_id"),
+            &["no earlier function_call step has this id (send that step, or previous_interaction_id)"],
         ));
     }
     check_is_error(fields, path, walk)?;
     let name = match fields.get("name") {
-        Some(value) => optional(value, |v| raw_string(v, &join(path, "name")))?,
+        Some(value) => optional(value, |v| raw_string(v, &path.key("name")))?,
         None => None,
     };
-    let at = join(path, "result");
-    let result = fields
-        .get("result")
-        .filter(|v| !is_null(v))
-        .ok_or_else(|| Rejection::missing(&at))?;
+    let at = &path.key("result");
+    let result = required(fields, path, "result")?;
     let mut output = Vec::new();
-    function_output(result, &at, &mut output)?;
+    function_output(result, at, &mut output)?;
     let mut item = ObjectWriter::new(items.next());
     item.str("type", "function_call_output");
     item.raw("call_id", call_id);
@@ -1399,17 +1459,17 @@ fn function_result_step(
 }
 
 /// `function_result.is_error`: `false` says nothing; `true` has no Responses equivalent.
-fn check_is_error(fields: &Fields, path: &str, walk: &Walk) -> Result<(), Rejection> {
+fn check_is_error(fields: &Fields, path: &Path, walk: &Walk) -> Result<(), Refusal> {
     let Some(flag) = fields.get("is_error") else {
         return Ok(());
     };
-    let at = join(path, "is_error");
-    if optional(flag, |v| boolean(v, &at))? != Some(true) {
+    let at = &path.key("is_error");
+    if optional(flag, |v| boolean(v, at))? != Some(true) {
         return Ok(());
     }
     walk.unsupported(
         "input.function_result.is_error",
-        &at,
+        at,
         flag,
         "the Responses API has no error flag on function outputs; list \"input.function_result.is_error\" in drop_unsupported_fields to send the result without it",
     )
@@ -1417,7 +1477,7 @@ fn check_is_error(fields: &Fields, path: &str, walk: &Walk) -> Result<(), Reject
 
 /// A function result as a Responses `output`: a string as is, an object as compact JSON text, a
 /// list of contents as a list of parts.
-fn function_output(raw: &RawValue, at: &str, out: &mut Vec<u8>) -> Result<(), Rejection> {
+fn function_output(raw: &RawValue, at: &Path, out: &mut Vec<u8>) -> Result<(), Refusal> {
     match first_byte(raw) {
         b'"' => {
             push_raw(out, raw_string(raw, at)?);
@@ -1428,14 +1488,11 @@ fn function_output(raw: &RawValue, at: &str, out: &mut Vec<u8>) -> Result<(), Re
             Ok(())
         }
         b'[' => {
-            let contents = array(raw, at)?
-                .into_iter()
-                .enumerate()
-                .map(|(i, content)| {
-                    let path = index(at, i);
-                    object(content, &path).map(|fields| (fields, path))
-                })
-                .collect::<Result<Vec<_>, Rejection>>()?;
+            let contents = Contents {
+                list: objects(raw, at)?,
+                base: at,
+                alone: false,
+            };
             parts(&contents, out)
         }
         _ => Err(Rejection::invalid_type(

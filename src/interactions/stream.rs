@@ -12,7 +12,7 @@ use crate::config::{StreamOptions, TruncatedPolicy};
 use crate::json::{push_raw, push_str, push_u64};
 use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamError};
 use crate::responses::{
-    json_string, non_empty_contents, string_contents, Event, EventKind, Item, Response, Usage,
+    json_string, string_contents, Delta, Event, EventKind, Item, Response, Usage,
 };
 use crate::tracking::{PartKey, PartKind, SentParts};
 use serde_json::value::RawValue;
@@ -45,6 +45,10 @@ pub struct InteractionsEncoder {
     /// `event_id` of the frames being written: the upstream event's `sequence_number`.
     event_id: Option<u64>,
     frames: u64,
+    /// The head of the open step's `step.delta` frames, up to the opening quote of their text,
+    /// and the step (index, kind) it was built for.
+    delta_head: Vec<u8>,
+    delta_head_of: Option<(u64, StepKind)>,
 }
 
 impl InteractionsEncoder {
@@ -59,6 +63,8 @@ impl InteractionsEncoder {
             saw_function_call: false,
             event_id: None,
             frames: 0,
+            delta_head: Vec::new(),
+            delta_head_of: None,
         }
     }
 
@@ -69,6 +75,10 @@ impl InteractionsEncoder {
 
     /// Translates one non-terminal event.
     pub fn event(&mut self, info: &StreamInfo, kind: EventKind, event: &Event, out: &mut Vec<u8>) {
+        if let Some(delta) = Delta::of(kind, event) {
+            self.delta(info, &delta, out);
+            return;
+        }
         self.event_id = event.sequence_number;
         self.ensure_started(info, out);
         let reasoning = self.options.emit_reasoning;
@@ -80,19 +90,6 @@ impl InteractionsEncoder {
                 if let Some(item) = &event.item {
                     self.item_added(oi, item, out);
                 }
-            }
-            EventKind::TextDelta | EventKind::RefusalDelta => {
-                let part = if kind == EventKind::TextDelta {
-                    PartKind::Text
-                } else {
-                    PartKind::Refusal
-                };
-                self.delta(
-                    key(event.content_index, part),
-                    StepKind::ModelOutput,
-                    event.delta,
-                    out,
-                );
             }
             EventKind::TextDone => self.complete(
                 key(event.content_index, PartKind::Text),
@@ -119,18 +116,6 @@ impl InteractionsEncoder {
                     self.complete(key(event.content_index, part_kind), step, text, out);
                 }
             }
-            EventKind::SummaryDelta if reasoning => self.delta(
-                key(event.summary_index, PartKind::Summary),
-                StepKind::Thought,
-                event.delta,
-                out,
-            ),
-            EventKind::ReasoningDelta if reasoning => self.delta(
-                key(event.content_index, PartKind::ReasoningText),
-                StepKind::Thought,
-                event.delta,
-                out,
-            ),
             EventKind::SummaryDone if reasoning => self.complete(
                 key(event.summary_index, PartKind::Summary),
                 StepKind::Thought,
@@ -143,14 +128,6 @@ impl InteractionsEncoder {
                 event.text,
                 out,
             ),
-            EventKind::ArgumentsDelta => {
-                self.delta(
-                    key(None, PartKind::Arguments),
-                    StepKind::FunctionCall,
-                    event.delta,
-                    out,
-                );
-            }
             EventKind::ArgumentsDone => {
                 let full = event.arguments.or(event.input);
                 self.complete(
@@ -165,9 +142,12 @@ impl InteractionsEncoder {
                     self.item_done(oi, item, out);
                 }
             }
-            EventKind::SummaryDelta
-            | EventKind::SummaryDone
+            EventKind::TextDelta
+            | EventKind::RefusalDelta
+            | EventKind::SummaryDelta
             | EventKind::ReasoningDelta
+            | EventKind::ArgumentsDelta
+            | EventKind::SummaryDone
             | EventKind::ReasoningDone
             | EventKind::Completed
             | EventKind::Incomplete
@@ -176,6 +156,39 @@ impl InteractionsEncoder {
             | EventKind::Error
             | EventKind::Ignored
             | EventKind::Unknown => {}
+        }
+    }
+
+    /// Translates one delta event (text, refusal, reasoning, tool call arguments): what most
+    /// events of a stream are, whether the full parse or the fast path read them.
+    pub fn delta(&mut self, info: &StreamInfo, delta: &Delta, out: &mut Vec<u8>) {
+        self.event_id = delta.sequence_number;
+        self.ensure_started(info, out);
+        let key = |index: Option<u64>, kind| PartKey::new(delta.output_index, index, kind);
+        let (key, step) = match delta.kind {
+            EventKind::TextDelta => (
+                key(delta.content_index, PartKind::Text),
+                StepKind::ModelOutput,
+            ),
+            EventKind::RefusalDelta => (
+                key(delta.content_index, PartKind::Refusal),
+                StepKind::ModelOutput,
+            ),
+            EventKind::SummaryDelta if self.options.emit_reasoning => (
+                key(delta.summary_index, PartKind::Summary),
+                StepKind::Thought,
+            ),
+            EventKind::ReasoningDelta if self.options.emit_reasoning => (
+                key(delta.content_index, PartKind::ReasoningText),
+                StepKind::Thought,
+            ),
+            EventKind::ArgumentsDelta => (key(None, PartKind::Arguments), StepKind::FunctionCall),
+            _ => return,
+        };
+        if let Some(contents) = delta.contents.filter(|c| !c.is_empty()) {
+            let key = self.key_for(key, step);
+            self.sent_parts.sent(key, contents);
+            self.step_delta(key.output_index_opt(), step, contents, out);
         }
     }
 
@@ -266,6 +279,12 @@ impl InteractionsEncoder {
         out.extend_from_slice(event_type.as_bytes());
         out.extend_from_slice(b"\ndata: {");
         body(out);
+        self.end_frame(out, event_type);
+    }
+
+    /// Ends a frame whose payload fields are written: `"event_id":…,"event_type":…}`.
+    #[inline]
+    fn end_frame(&mut self, out: &mut Vec<u8>, event_type: &str) {
         if let Some(id) = self.event_id {
             out.extend_from_slice(b"\"event_id\":\"");
             push_u64(out, id);
@@ -277,10 +296,15 @@ impl InteractionsEncoder {
         self.frames += 1;
     }
 
+    #[inline]
     fn ensure_started(&mut self, info: &StreamInfo, out: &mut Vec<u8>) {
-        if self.started {
-            return;
+        if !self.started {
+            self.start(info, out);
         }
+    }
+
+    #[cold]
+    fn start(&mut self, info: &StreamInfo, out: &mut Vec<u8>) {
         self.started = true;
         self.frame(out, "interaction.created", |out| {
             out.extend_from_slice(b"\"interaction\":");
@@ -375,6 +399,7 @@ impl InteractionsEncoder {
 
     /// Returns the index of the open step for `output_index` and `kind`, opening it (and closing
     /// any other) when needed. `call` names a function call step's id and name.
+    #[inline]
     fn ensure_step(
         &mut self,
         output_index: Option<u64>,
@@ -382,12 +407,27 @@ impl InteractionsEncoder {
         call: Option<&Item>,
         out: &mut Vec<u8>,
     ) -> u64 {
-        if let Some(open) = self.open {
-            if open.kind == kind && (open.output_index == output_index || output_index.is_none()) {
-                return open.index;
+        match self.open {
+            Some(open)
+                if open.kind == kind
+                    && (open.output_index == output_index || output_index.is_none()) =>
+            {
+                open.index
             }
-            self.close_step(out);
+            _ => self.open_step(output_index, kind, call, out),
         }
+    }
+
+    /// Closes the open step, if any, and opens a new one; returns its index.
+    #[cold]
+    fn open_step(
+        &mut self,
+        output_index: Option<u64>,
+        kind: StepKind,
+        call: Option<&Item>,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        self.close_step(out);
         let index = self.next_step;
         self.next_step += 1;
         self.open = Some(OpenStep {
@@ -425,14 +465,6 @@ impl InteractionsEncoder {
         }
     }
 
-    fn delta(&mut self, key: PartKey, step: StepKind, delta: Option<&RawValue>, out: &mut Vec<u8>) {
-        if let Some(contents) = non_empty_contents(delta) {
-            let key = self.key_for(key, step);
-            self.sent_parts.sent(key, contents);
-            self.step_delta(key.output_index_opt(), step, contents, out);
-        }
-    }
-
     /// Completes a part from its full text: sends whatever its deltas have not sent.
     fn complete(
         &mut self,
@@ -444,7 +476,7 @@ impl InteractionsEncoder {
         let key = self.key_for(key, step);
         let missing = string_contents(full).and_then(|full| self.sent_parts.complete(key, full));
         if let Some(contents) = missing {
-            self.step_delta(key.output_index_opt(), step, contents, out);
+            self.step_delta(key.output_index_opt(), step, contents.as_bytes(), out);
         }
     }
 
@@ -463,29 +495,30 @@ impl InteractionsEncoder {
         &mut self,
         output_index: Option<u64>,
         step: StepKind,
-        contents: &str,
+        contents: &[u8],
         out: &mut Vec<u8>,
     ) {
         let index = self.ensure_step(output_index, step, None, out);
-        self.frame(out, "step.delta", |out| {
-            push_index(out, index);
-            out.extend_from_slice(b"\"delta\":{");
-            match step {
-                StepKind::ModelOutput => out.extend_from_slice(b"\"text\":\""),
-                StepKind::Thought => out.extend_from_slice(b"\"content\":{\"text\":\""),
-                StepKind::FunctionCall => out.extend_from_slice(b"\"arguments\":\""),
-            }
-            out.extend_from_slice(contents.as_bytes());
-            match step {
-                StepKind::ModelOutput => out.extend_from_slice(b"\",\"type\":\"text\"},"),
-                StepKind::Thought => {
-                    out.extend_from_slice(b"\",\"type\":\"text\"},\"type\":\"thought_summary\"},")
-                }
-                StepKind::FunctionCall => {
-                    out.extend_from_slice(b"\",\"type\":\"arguments_delta\"},")
-                }
-            }
+        if self.delta_head_of != Some((index, step)) {
+            let head = &mut self.delta_head;
+            head.clear();
+            head.extend_from_slice(b"event: step.delta\ndata: {");
+            push_index(head, index);
+            head.extend_from_slice(match step {
+                StepKind::ModelOutput => b"\"delta\":{\"text\":\"",
+                StepKind::Thought => b"\"delta\":{\"content\":{\"text\":\"",
+                StepKind::FunctionCall => b"\"delta\":{\"arguments\":\"",
+            });
+            self.delta_head_of = Some((index, step));
+        }
+        out.extend_from_slice(&self.delta_head);
+        out.extend_from_slice(contents);
+        out.extend_from_slice(match step {
+            StepKind::ModelOutput => b"\",\"type\":\"text\"},",
+            StepKind::Thought => b"\",\"type\":\"text\"},\"type\":\"thought_summary\"},",
+            StepKind::FunctionCall => b"\",\"type\":\"arguments_delta\"},",
         });
+        self.end_frame(out, "step.delta");
     }
 
     fn completed(

@@ -59,7 +59,8 @@ const MAX_UNIX_SECONDS: f64 = 253_402_300_799.0;
 /// Translates a unary Responses answer (the upstream's 2xx JSON body) into an Interaction, or a
 /// Google error body when the response failed, was blocked, or is not a Responses object.
 pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
-    let Some(response) = parse(body) else {
+    let text = String::from_utf8_lossy(body);
+    let Some(response) = parse(&text) else {
         return error_answer(
             502,
             "the upstream answer is not a Responses API object",
@@ -107,8 +108,8 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
 
 /// The body as a Responses object: `"object":"response"`, or (servers that omit `object`) an
 /// id and a status.
-fn parse(body: &[u8]) -> Option<Response<'_>> {
-    let response: Response = serde_json::from_slice(body).ok()?;
+fn parse(body: &str) -> Option<Response<'_>> {
+    let response: Response = serde_json::from_str(body).ok()?;
     let object = response.object.map(RawValue::get);
     let identified = json_string(response.id).is_some() && response.status.is_some();
     (object == Some("\"response\"") || (object.is_none() && identified)).then_some(response)
@@ -211,19 +212,22 @@ fn push_iso8601(out: &mut Vec<u8>, unix: i64) {
     let days = unix.div_euclid(86_400);
     let second_of_day = unix.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    let mut text = String::with_capacity(20);
+    out.push(b'"');
     for (value, width, separator) in [
-        (year, 4, '-'),
-        (month, 2, '-'),
-        (day, 2, 'T'),
-        (second_of_day / 3600, 2, ':'),
-        (second_of_day % 3600 / 60, 2, ':'),
-        (second_of_day % 60, 2, 'Z'),
+        (year, 4, b'-'),
+        (month, 2, b'-'),
+        (day, 2, b'T'),
+        (second_of_day / 3600, 2, b':'),
+        (second_of_day % 3600 / 60, 2, b':'),
+        (second_of_day % 60, 2, b'Z'),
     ] {
-        text.push_str(&format!("{value:0width$}"));
-        text.push(separator);
+        let value = value.unsigned_abs();
+        for place in (0..width).rev() {
+            out.push(b'0' + (value / 10u64.pow(place) % 10) as u8);
+        }
+        out.push(separator);
     }
-    push_str(out, &text);
+    out.push(b'"');
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's

@@ -259,6 +259,104 @@ fn is_builtin_tool_progress(kind: &str) -> bool {
     PREFIXES.iter().any(|p| kind.starts_with(p))
 }
 
+/// A delta event — text, refusal, reasoning summary, reasoning text or tool call arguments — as
+/// the encoders read it. These are most of the events of a real stream: the full parse builds one
+/// from an [`Event`] ([`Delta::of`]), the fast path (`crate::fast_path`) straight from the payload,
+/// and the encoders handle both alike.
+#[derive(Debug, Clone, Copy)]
+pub struct Delta<'a> {
+    /// [`EventKind::TextDelta`], `RefusalDelta`, `SummaryDelta`, `ReasoningDelta` or
+    /// `ArgumentsDelta`.
+    pub kind: EventKind,
+    /// Upstream sequence number, when the server sends one.
+    pub sequence_number: Option<u64>,
+    /// Index of the output item.
+    pub output_index: Option<u64>,
+    /// Index of the content part.
+    pub content_index: Option<u64>,
+    /// Index of the summary part.
+    pub summary_index: Option<u64>,
+    /// The item id as a JSON string literal (quotes included, UTF-8), when it is a string.
+    pub item_id: Option<&'a [u8]>,
+    /// The delta's JSON string contents as written (escapes kept, UTF-8), when it is a string
+    /// (the encoders skip empty ones).
+    pub contents: Option<&'a [u8]>,
+    /// Token log probabilities, when the event carries a non-empty array of them.
+    pub logprobs: Option<&'a RawValue>,
+}
+
+impl<'a> Delta<'a> {
+    /// The delta view of `event` (of type `kind`), or `None` when it is not a delta event.
+    pub fn of(kind: EventKind, event: &Event<'a>) -> Option<Delta<'a>> {
+        matches!(
+            kind,
+            EventKind::TextDelta
+                | EventKind::RefusalDelta
+                | EventKind::SummaryDelta
+                | EventKind::ReasoningDelta
+                | EventKind::ArgumentsDelta
+        )
+        .then(|| Delta {
+            kind,
+            sequence_number: event.sequence_number,
+            output_index: event.output_index,
+            content_index: event.content_index,
+            summary_index: event.summary_index,
+            item_id: json_string(event.item_id).map(str::as_bytes),
+            contents: string_contents(event.delta).map(str::as_bytes),
+            logprobs: token_logprobs(event.logprobs),
+        })
+    }
+}
+
+impl PartialEq for Delta<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        let fields = |d: &Self| {
+            (
+                d.kind,
+                d.sequence_number,
+                d.output_index,
+                d.content_index,
+                d.summary_index,
+                d.item_id,
+                d.contents,
+            )
+        };
+        fields(self) == fields(other)
+            && self.logprobs.map(RawValue::get) == other.logprobs.map(RawValue::get)
+    }
+}
+
+/// The upstream's token logprob array, when it holds at least one entry (servers send `[]` when
+/// the request did not ask for logprobs) and every entry has the Responses API's shape — the
+/// array is copied to the client as it came, so nothing else (an unknown field, a number out of
+/// `f64` range) may pass.
+pub fn token_logprobs(raw: Option<&RawValue>) -> Option<&RawValue> {
+    raw.filter(|raw| {
+        let text = raw.get();
+        text.starts_with('[')
+            && text
+                .get(1..)
+                .is_some_and(|rest| !rest.trim_start().starts_with(']'))
+            && serde_json::from_str::<Vec<TokenLogprob>>(text).is_ok()
+    })
+}
+
+/// One token's logprob, as the Responses API sends it (`token`, `logprob`, `bytes`, and for the
+/// chosen token `top_logprobs`, its alternatives); read only to check the shape.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenLogprob<'a> {
+    #[serde(borrow, rename = "token")]
+    _token: Cow<'a, str>,
+    #[serde(rename = "logprob")]
+    _logprob: f64,
+    #[serde(default, rename = "bytes")]
+    _bytes: Option<Vec<u8>>,
+    #[serde(default, borrow, rename = "top_logprobs")]
+    _top_logprobs: Option<Vec<TokenLogprob<'a>>>,
+}
+
 /// The raw JSON text of `raw` when it is a string literal (quotes included), else `None`.
 pub fn json_string(raw: Option<&RawValue>) -> Option<&str> {
     raw.map(RawValue::get).filter(|s| s.starts_with('"'))
@@ -267,11 +365,6 @@ pub fn json_string(raw: Option<&RawValue>) -> Option<&str> {
 /// The contents of a JSON string literal as written (escapes kept, quotes removed), else `None`.
 pub fn string_contents(raw: Option<&RawValue>) -> Option<&str> {
     json_string(raw)?.strip_prefix('"')?.strip_suffix('"')
-}
-
-/// [`string_contents`], when not empty.
-pub fn non_empty_contents(raw: Option<&RawValue>) -> Option<&str> {
-    string_contents(raw).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]
@@ -324,6 +417,6 @@ mod tests {
         let ev: Event = serde_json::from_slice(br#"{"type":"x","delta":{"a":1}}"#).unwrap();
         assert_eq!(json_string(ev.delta), None);
         let ev: Event = serde_json::from_slice(br#"{"type":"x","delta":""}"#).unwrap();
-        assert_eq!(non_empty_contents(ev.delta), None);
+        assert_eq!(string_contents(ev.delta), Some(""));
     }
 }

@@ -7,5 +7,7 @@
 pub mod event;
 pub mod object;
 
-pub use event::{json_string, non_empty_contents, string_contents, Event, EventKind, Item, Part};
+pub use event::{
+    json_string, string_contents, token_logprobs, Delta, Event, EventKind, Item, Part,
+};
 pub use object::{ErrorObject, InputTokensDetails, OutputTokensDetails, Response, Usage};

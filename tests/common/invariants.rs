@@ -1,7 +1,7 @@
 //! Invariants every translated stream must meet, whatever the input: shared by the property tests
 //! (`tests/properties.rs`) and the fuzz targets (`fuzz/`). Each check returns `Err` with what broke.
 
-use responses_transcoder::{Dialect, StreamOptions, Transcoder};
+use responses_transcoder::{Dialect, Stats, StreamOptions, Transcoder};
 use serde_json::Value;
 
 /// Slack allowed above `max_event_bytes` for what the framer holds between chunks: the partial
@@ -16,7 +16,17 @@ pub fn run(
     input: &[u8],
     chunks: &[usize],
 ) -> Result<Vec<u8>, String> {
-    let mut transcoder = Transcoder::new(dialect, options).ok_or("dialect does not transcode")?;
+    let transcoder = Transcoder::new(dialect, options).ok_or("dialect does not transcode")?;
+    drive(transcoder, options, input, chunks).map(|(out, _)| out)
+}
+
+/// [`run`] with a given transcoder; returns its output and its counters.
+fn drive(
+    mut transcoder: Transcoder,
+    options: StreamOptions,
+    input: &[u8],
+    chunks: &[usize],
+) -> Result<(Vec<u8>, Stats), String> {
     let mut out = Vec::new();
     for piece in pieces(input, chunks) {
         transcoder.feed(piece, &mut out);
@@ -32,7 +42,41 @@ pub fn run(
     if !transcoder.is_finished() {
         return Err("finish() left the stream without a terminal".into());
     }
-    Ok(out)
+    Ok((out, transcoder.stats()))
+}
+
+/// Checks that the fast path changes nothing: in both dialects, `input` whole and in `chunks`
+/// gives the same bytes and the same counters as every event through the full parse.
+pub fn check_fast_path(
+    options: StreamOptions,
+    input: &[u8],
+    chunks: &[usize],
+) -> Result<(), String> {
+    for dialect in [Dialect::Chat, Dialect::Interactions] {
+        let transcoder = || Transcoder::new(dialect, options).ok_or("dialect does not transcode");
+        let reference = drive(
+            transcoder()?.without_fast_path(),
+            options,
+            input,
+            &[usize::MAX],
+        )?;
+        for chunks in [&[usize::MAX][..], chunks] {
+            let fast = drive(transcoder()?, options, input, chunks)?;
+            if fast.1 != reference.1 {
+                return Err(format!(
+                    "{dialect:?}, chunks {chunks:?}: counters {:?} with the fast path, {:?} without",
+                    fast.1, reference.1
+                ));
+            }
+            if fast.0 != reference.0 {
+                let at = fast.0.iter().zip(&reference.0).position(|(a, b)| a != b);
+                return Err(format!(
+                    "{dialect:?}, chunks {chunks:?}: output differs from the full parse at byte {at:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `input` cut at the given lengths, cycled (a length of 0 counts as 1; an empty list means

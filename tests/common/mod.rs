@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the corpus, chunked feeding, SSE frame splitting.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod deltas;
 pub mod invariants;
 
 use responses_transcoder::{Dialect, StreamOptions, Transcoder};

@@ -10,6 +10,7 @@ import os
 import random
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -214,7 +215,9 @@ class Envoy:
         return int(self.stats().get("wasmcustom.responses_transcoder." + name, 0))
 
     def stop(self):
+        """Stops Envoy and removes its temporary folder (configuration, logs)."""
         stop(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 CHAT_BODY = {"model": "any", "messages": [{"role": "user", "content": "hi"}], "stream": True,
