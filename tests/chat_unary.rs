@@ -566,3 +566,19 @@ fn every_corpus_final_response_answers_like_its_stream() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn a_number_beyond_f64_in_a_forwarded_value_is_copied_as_it_came() {
+    // RFC 8259 allows it (Python and JavaScript read infinity); the filter copies raw values and
+    // does not judge their numbers. Found by the `request` fuzz target's unary half.
+    let body = r#"{"id":"resp_1","object":"response","status":"incomplete","output":[],
+        "incomplete_details":{"reason":"max_output_tokens","at":1767e225599}}"#;
+    let answer = translate(body.as_bytes(), &StreamOptions::default());
+    assert_eq!(answer.status, 200);
+    let text = String::from_utf8(answer.body).unwrap();
+    assert!(
+        text.contains(r#""incomplete_details":{"reason":"max_output_tokens","at":1767e225599}"#)
+    );
+    let value = common::invariants::parse_json(&text).unwrap();
+    assert_eq!(value["choices"][0]["finish_reason"], "length");
+}

@@ -365,11 +365,21 @@ fn continuity_and_service_tier_are_carried() {
 }
 
 #[test]
+fn missing_status_with_an_error_is_a_failure_as_in_chat() {
+    let body = json!({"error": {"code": "invalid_prompt", "message": "No."}});
+    let (answer, value) = answer(&body);
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.outcome, Some(OutcomeKind::Failed));
+    assert_eq!(value["error"]["status"], "INVALID_ARGUMENT");
+}
+
+#[test]
 fn not_a_responses_object_is_a_502() {
-    let bodies: [&[u8]; 5] = [
+    let bodies: [&[u8]; 6] = [
         b"not json",
         b"[1,2]",
         br#"{"foo":1}"#,
+        br#"{"id":"resp_1","object":"response"}"#,
         br#"{"id":"chatcmpl-1","object":"chat.completion","choices":[]}"#,
         b"{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",\"output\":\xff}",
     ];
@@ -528,4 +538,18 @@ fn corpus_final_responses_end_as_their_streams_do() {
         skipped.len()
     );
     assert!(compared >= 90, "only {compared} corpus responses compared");
+}
+
+#[test]
+fn a_lone_surrogate_escape_is_copied_as_it_came() {
+    // RFC 8259's grammar allows `\uDAFE` alone (Python and JavaScript read it as is); the filter
+    // copies raw strings without judging them. Found by the `request` fuzz target's unary half.
+    let body = br#"{"id":"resp_1","object":"response","status":"completed","model":"m\uDAFEst","output":[]}"#;
+    let answer = translate(body, &StreamOptions::default());
+    assert_eq!(answer.status, 200);
+    let text = String::from_utf8(answer.body).unwrap();
+    assert!(text.contains(r#""model":"m\uDAFEst""#), "{text}");
+    let value = common::invariants::parse_json(&text).unwrap();
+    assert_eq!(value["model"], "m\u{FFFD}st");
+    assert!(common::invariants::parse_json(r#"{"model":"m\uDAFE"#).is_err());
 }

@@ -76,7 +76,7 @@ pub fn check_request(data: &[u8]) {
         match translated {
             Ok(translated) => {
                 let value: serde_json::Value =
-                    serde_json::from_slice(&translated.body).expect("a translated request is JSON");
+                    json(&translated.body).expect("a translated request is JSON");
                 assert!(
                     value["model"].is_string(),
                     "a translated request names its model"
@@ -87,8 +87,7 @@ pub fn check_request(data: &[u8]) {
                 assert!(!rejection.message.is_empty());
                 for dialect in [Dialect::Chat, Dialect::Interactions] {
                     let body = error_body::rejection(dialect, &rejection);
-                    let value: serde_json::Value =
-                        serde_json::from_slice(&body).expect("an error body is JSON");
+                    let value: serde_json::Value = json(&body).expect("an error body is JSON");
                     assert!(value["error"]["message"].is_string());
                 }
             }
@@ -103,6 +102,12 @@ pub fn check_request(data: &[u8]) {
             "status {}",
             answer.status
         );
-        serde_json::from_slice::<serde_json::Value>(&answer.body).expect("a unary answer is JSON");
+        json(&answer.body).expect("a unary answer is JSON");
     }
+}
+
+/// `bytes` as JSON (RFC 8259: UTF-8, numbers of any size), or the reason it is not.
+fn json(bytes: &[u8]) -> Result<serde_json::Value, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    invariants::parse_json(text)
 }

@@ -10,9 +10,8 @@
 //! | `queued`, `in_progress` | error body, code `response_not_finished`, 502 |
 //! | not a Responses object | error body, code `invalid_upstream_response`, 502 |
 //!
-//! A body is a Responses object when it is a JSON object whose `object`, if any, is `"response"`,
-//! carrying a `status`, an `output` or an `error` (a 2xx body that is only an `error` is a
-//! failure). The choice's message: `content` is the concatenated `output_text` of the message
+//! A body is a Responses object by [`Response::of_answer`]'s rule, the same in both dialects (a
+//! 2xx body that is only an `error` is a failure). The choice's message: `content` is the concatenated `output_text` of the message
 //! items (`null` when there is none), `refusal` the concatenated refusals, `tool_calls` the
 //! function and custom tool calls (custom ones as `type: "function"` with their input as
 //! `arguments`, as the stream reports them), `annotations` the `url_citation`s reshaped to
@@ -37,7 +36,7 @@ const FALLBACK_ID: &str = "\"resp_unknown\"";
 /// Translates a unary Responses answer (the upstream's 2xx JSON body).
 pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
     let text = String::from_utf8_lossy(body);
-    let Some(response) = parse(&text) else {
+    let Some(response) = Response::of_answer(&text) else {
         let frame = ErrorFrame::ours(
             "\"invalid_upstream_response\"",
             "\"the upstream answer is not a Responses API object\"",
@@ -98,18 +97,6 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
             error_answer(502, &frame, Some(kind), response.usage)
         }
     }
-}
-
-/// The body as a Responses object: a JSON object whose `object`, if any, is `"response"`, and
-/// that carries a `status`, an `output` or an `error`.
-fn parse(body: &str) -> Option<Response<'_>> {
-    let response: Response = serde_json::from_str(body).ok()?;
-    let typed = response
-        .object
-        .map_or(true, |object| object.get() == "\"response\"");
-    let recognised =
-        response.status.is_some() || response.output.is_some() || response.error.is_some();
-    (typed && recognised).then_some(response)
 }
 
 fn error_answer(

@@ -35,7 +35,7 @@
 //! | `failed` (or no status and an `error`) | Google error body `{"error":{"code","message","status"}}` with [`failed_status`] |
 //! | `cancelled` | 200, `cancelled` |
 //! | `queued`, `in_progress` | 200, `in_progress` (a background interaction still running) |
-//! | not a Responses object | 502 Google error body |
+//! | not a Responses object ([`Response::of_answer`], the same rule as Chat's) | 502 Google error body |
 //!
 //! Usage is reported in [`UnaryAnswer::usage`] in every case the upstream gave it (billing).
 
@@ -60,7 +60,7 @@ const MAX_UNIX_SECONDS: f64 = 253_402_300_799.0;
 /// Google error body when the response failed, was blocked, or is not a Responses object.
 pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
     let text = String::from_utf8_lossy(body);
-    let Some(response) = parse(&text) else {
+    let Some(response) = Response::of_answer(&text) else {
         return error_answer(
             502,
             "the upstream answer is not a Responses API object",
@@ -104,15 +104,6 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
             usage,
         ),
     }
-}
-
-/// The body as a Responses object: `"object":"response"`, or (servers that omit `object`) an
-/// id and a status.
-fn parse(body: &str) -> Option<Response<'_>> {
-    let response: Response = serde_json::from_str(body).ok()?;
-    let object = response.object.map(RawValue::get);
-    let identified = json_string(response.id).is_some() && response.status.is_some();
-    (object == Some("\"response\"") || (object.is_none() && identified)).then_some(response)
 }
 
 /// A 200 answer holding the Interaction.

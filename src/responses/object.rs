@@ -50,6 +50,19 @@ pub struct Response<'a> {
 }
 
 impl<'a> Response<'a> {
+    /// A whole non-streaming answer body as a Responses object: a JSON object whose `object`, if
+    /// any, is `"response"`, carrying a `status`, an `output` or an `error`; else `None`. Both
+    /// unary translators read the upstream's answer through this one rule.
+    pub fn of_answer(body: &'a str) -> Option<Self> {
+        let response: Response = serde_json::from_str(body).ok()?;
+        let typed = response
+            .object
+            .map_or(true, |object| object.get() == "\"response\"");
+        let recognised =
+            response.status.is_some() || response.output.is_some() || response.error.is_some();
+        (typed && recognised).then_some(response)
+    }
+
     /// Output items, or none when absent or malformed.
     pub fn output_items(&self) -> Vec<Item<'a>> {
         self.output

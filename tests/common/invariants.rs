@@ -129,7 +129,67 @@ pub fn check_output(dialect: Dialect, out: &[u8]) -> Result<(), String> {
 }
 
 fn parse(data: &str) -> Result<Value, String> {
-    serde_json::from_str(data).map_err(|e| format!("not JSON ({e}): {data}"))
+    parse_json(data).map_err(|e| format!("not JSON ({e}): {data}"))
+}
+
+/// Parses JSON text as RFC 8259 defines it. Values the filter copies as they came may hold what
+/// the grammar allows but `serde_json` refuses to build a `Value` from: a number beyond `f64`'s
+/// range (`1e999`; Python and JavaScript read infinity) or a lone surrogate escape (`"\uDAFE"`;
+/// both read it as is). The grammar is checked as it is; for the rest of the checks such numbers
+/// read as `0` and such escapes as U+FFFD.
+pub fn parse_json(text: &str) -> Result<Value, String> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| e.to_string())?;
+    serde_json::from_str(text)
+        .or_else(|_| serde_json::from_str(&readable(text)))
+        .map_err(|e| e.to_string())
+}
+
+/// `text` (grammatical JSON) with every number token that `f64` reads as infinite replaced by
+/// `0`, and every unpaired surrogate escape by `\uFFFD`.
+fn readable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut in_string = false;
+    while let Some(c) = rest.chars().next() {
+        if in_string && c == '\\' {
+            let unit = |s: &str| {
+                s.strip_prefix("\\u")
+                    .and_then(|s| s.get(..4))
+                    .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+            };
+            match unit(rest) {
+                Some(0xD800..=0xDBFF) if matches!(unit(&rest[6..]), Some(0xDC00..=0xDFFF)) => {
+                    out.push_str(&rest[..12]);
+                    rest = &rest[12..];
+                }
+                Some(0xD800..=0xDFFF) => {
+                    out.push_str("\\uFFFD");
+                    rest = &rest[6..];
+                }
+                _ => {
+                    let len = 1 + rest[1..].chars().next().map_or(0, char::len_utf8);
+                    out.push_str(&rest[..len]);
+                    rest = &rest[len..];
+                }
+            }
+        } else if !in_string && (c == '-' || c.is_ascii_digit()) {
+            let len = rest
+                .find(|n: char| !(n.is_ascii_digit() || matches!(n, '.' | 'e' | 'E' | '+' | '-')))
+                .unwrap_or(rest.len());
+            match rest[..len].parse::<f64>() {
+                Ok(n) if n.is_infinite() => out.push('0'),
+                _ => out.push_str(&rest[..len]),
+            }
+            rest = &rest[len..];
+        } else {
+            if c == '"' {
+                in_string = !in_string;
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
 }
 
 fn check_chat(blocks: &[&str]) -> Result<(), String> {

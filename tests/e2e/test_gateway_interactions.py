@@ -218,8 +218,8 @@ def test_get_interaction_maps_to_get_response(envoy, upstream):
 
 def test_openai_front_config_turns_the_google_key_into_a_bearer_token(upstream):
     """envoy/envoy-openai.yaml (Envoy in front of api.openai.com) with its cluster pointed at the
-    local upstream: a google-genai program's key reaches the upstream as OpenAI's bearer token, a
-    Chat program's Authorization passes untouched."""
+    local upstream: a google-genai program's key reaches the upstream as OpenAI's bearer token (and
+    only so), a Chat program's Authorization passes untouched."""
     text = (REPO / "envoy" / "envoy-openai.yaml").read_text()
     text = text.replace("type: LOGICAL_DNS", "type: STATIC")
     text = text.replace("socket_address: { address: api.openai.com, port_value: 443 }",
@@ -234,6 +234,7 @@ def test_openai_front_config_turns_the_google_key_into_a_bearer_token(upstream):
         assert model_text(interaction) == TEXT
         headers = upstream.last_request()["headers"]
         assert headers["authorization"] == "Bearer sk-test-key"
+        assert "x-goog-api-key" not in headers
         status, _, _ = post(proxy.url, "/v1/chat/completions",
                             headers={**replay("text"), "authorization": "Bearer sk-chat"})
         assert status == 200
