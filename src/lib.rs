@@ -29,7 +29,8 @@
 //! * [`request`] is what the Chat and Interactions request translators (`chat::request`,
 //!   `interactions::request`) share; [`outcome`] the terminal types every encoder matches.
 //! * [`telemetry`] is the per-request report (tokens, outcome); [`tracking`] bounds what each
-//!   part has sent; [`json`] holds the small JSON writers.
+//!   part has sent; [`json`] holds the small JSON writers; `word_scan` the word-at-a-time byte
+//!   searches the framer and the fast path share.
 //! * `filter` (wasm32 only) is the proxy-wasm glue.
 //!
 //! Everything but `filter` is plain Rust, tested natively with `cargo test`.
@@ -48,6 +49,7 @@ pub mod sse;
 pub mod telemetry;
 pub mod tracking;
 pub mod transcoder;
+mod word_scan;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

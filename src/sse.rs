@@ -19,6 +19,8 @@
 //! dispatched (WHATWG discards it). An upstream that forgets the final blank line after its
 //! terminal event would otherwise look truncated.
 
+use crate::word_scan;
+
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 /// Why the framer stopped accepting input.
@@ -281,28 +283,13 @@ fn classify(line: &[u8]) -> Line<'_> {
     }
 }
 
-/// The position of the first `\n` or `\r` in `bytes`. Eight bytes at a time (Mycroft's zero-byte
-/// test on a `u64`, which `wasm32` runs natively; the lowest flagged byte is always a true match).
-/// `memchr` searches a `usize`, four bytes, at a time on `wasm32` without `simd128`; this is as
-/// fast in Envoy as `memchr` with `simd128` (BENCHMARKS.md), without a target feature.
+/// The position of the first `\n` or `\r` in `bytes`, a word at a time.
 fn line_end(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH_BITS: u64 = ONES << 7;
-    let zero_byte = |word: u64| word.wrapping_sub(ONES) & !word;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
-        let found = (zero_byte(word ^ (ONES * 0x0a)) | zero_byte(word ^ (ONES * 0x0d))) & HIGH_BITS;
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let tail = chunks.remainder();
-    tail.iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .map(|i| at + i)
+    word_scan::position(
+        bytes,
+        |word| word_scan::equal(word, b'\n') | word_scan::equal(word, b'\r'),
+        |b| b == b'\n' || b == b'\r',
+    )
 }
 
 /// The bytes a pending data value counts for in the cap: the value and its `\n`.

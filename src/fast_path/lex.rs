@@ -2,6 +2,8 @@
 //! what it read and what follows, or `None` when the bytes are not exactly that token (the event
 //! then takes the full parse). Nothing here allocates or copies.
 
+use crate::word_scan::{self, word};
+
 /// `rest` after JSON whitespace (the four bytes JSON allows between tokens). Compact JSON has
 /// none: one comparison then.
 pub(super) fn skip_whitespace(mut rest: &[u8]) -> &[u8] {
@@ -29,11 +31,6 @@ pub(super) fn strip_literal<'r>(rest: &'r [u8], literal: &[u8]) -> Option<&'r [u
             && words(head) == words(literal)
     };
     same.then_some(after)
-}
-
-/// Eight bytes as one little-endian word (zero when `bytes` is shorter).
-fn word(bytes: &[u8]) -> u64 {
-    <[u8; 8]>::try_from(bytes).map_or(0, u64::from_le_bytes)
 }
 
 /// A string whose escapes are well formed and whose text is UTF-8: the literal, quotes
@@ -98,32 +95,25 @@ fn escape(rest: &[u8]) -> Option<&[u8]> {
 }
 
 /// How many bytes at the start of `bytes` may stand in a JSON string as they are: everything but
-/// `"`, `\` and control characters, and with `STOP_AT_NON_ASCII` bytes above 0x7F too. Eight
-/// bytes at a time (Mycroft's zero-byte test on a `u64`, which `wasm32` runs natively too): the
-/// lowest flagged byte of a word is always a true match.
+/// `"`, `\` and control characters, and with `STOP_AT_NON_ASCII` bytes above 0x7F too. A word at
+/// a time.
 fn plain_len<const STOP_AT_NON_ASCII: bool>(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH_BITS: u64 = ONES << 7;
-    let zero_byte = |word: u64| word.wrapping_sub(ONES) & !word;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut len = 0;
-    for chunk in &mut chunks {
-        let word = word(chunk);
-        let control = word.wrapping_sub(ONES * 0x20) & !word;
-        let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
-        let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
-        let non_ascii = if STOP_AT_NON_ASCII { word } else { 0 };
-        let found = (control | quote | backslash | non_ascii) & HIGH_BITS;
-        if found != 0 {
-            return len + (found.trailing_zeros() / 8) as usize;
-        }
-        len += 8;
-    }
-    let tail = chunks.remainder();
-    len + tail
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20 || (STOP_AT_NON_ASCII && b >= 0x80))
-        .unwrap_or(tail.len())
+    word_scan::position(
+        bytes,
+        |word| {
+            let non_ascii = if STOP_AT_NON_ASCII {
+                word_scan::non_ascii(word)
+            } else {
+                0
+            };
+            word_scan::below(word, 0x20)
+                | word_scan::equal(word, b'"')
+                | word_scan::equal(word, b'\\')
+                | non_ascii
+        },
+        |b| b == b'"' || b == b'\\' || b < 0x20 || (STOP_AT_NON_ASCII && b >= 0x80),
+    )
+    .unwrap_or(bytes.len())
 }
 
 #[cfg(test)]
