@@ -122,10 +122,27 @@ impl ChatUsage {
     }
 }
 
+/// How the filter may hold a request's headers while it reads the body it translates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderHold {
+    /// Envoy holds headers and still delivers the body (`allow_on_headers_stop_iteration: true`
+    /// on the Wasm `PluginConfig`): every translated request waits for its body.
+    On,
+    /// Envoy cannot hold headers (Istio `WasmPlugin`, Envoy Gateway `EnvoyExtensionPolicy`):
+    /// headers are forwarded before the body, at once.
+    Off,
+    /// Not stated: each worker finds out from its translated requests (see `exchange`).
+    Detect,
+}
+
 /// Default cap on a buffered client request body: 8 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 8 << 20;
 /// Largest accepted `max_request_bytes`: 64 MiB.
 const MAX_MAX_REQUEST_BYTES: usize = 64 << 20;
+/// Default cap on a buffered unary (non-streaming) answer: 8 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 << 20;
+/// Largest accepted `max_response_bytes`: 64 MiB.
+const MAX_MAX_RESPONSE_BYTES: usize = 64 << 20;
 
 /// The whole plugin configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +158,10 @@ pub struct Config {
     pub responses_path: String,
     /// Cap on a client request body buffered for translation, in bytes.
     pub max_request_bytes: usize,
+    /// Cap on a unary answer buffered for translation, in bytes.
+    pub max_response_bytes: usize,
+    /// Whether Envoy holds request headers for the filter (stated, or detected).
+    pub header_hold: HeaderHold,
     /// Request translation options.
     pub request: RequestOptions,
     /// Which Chat streams carry usage.
@@ -158,6 +179,8 @@ impl Default for Config {
             translate_requests: true,
             responses_path: "/v1/responses".to_string(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            header_hold: HeaderHold::Detect,
             request: RequestOptions::default(),
             chat_usage: ChatUsage::AsRequested,
             stream: StreamOptions::default(),
@@ -166,12 +189,14 @@ impl Default for Config {
 }
 
 /// The configuration keys, in documentation order.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 13] = [
     "default_dialect",
     "dialect_header",
     "translate_requests",
     "responses_path",
+    "header_hold",
     "max_request_bytes",
+    "max_response_bytes",
     "drop_unsupported_fields",
     "max_event_bytes",
     "emit_reasoning",
@@ -265,7 +290,17 @@ impl Config {
                 }
                 self.responses_path = path;
             }
+            "header_hold" => {
+                let expected = r#""on", "off" or "detect""#;
+                self.header_hold = match choice(expected)?.as_str() {
+                    "on" => HeaderHold::On,
+                    "off" => HeaderHold::Off,
+                    "detect" => HeaderHold::Detect,
+                    _ => return Err(bad(expected)),
+                };
+            }
             "max_request_bytes" => self.max_request_bytes = bytes(MAX_MAX_REQUEST_BYTES)?,
+            "max_response_bytes" => self.max_response_bytes = bytes(MAX_MAX_RESPONSE_BYTES)?,
             "drop_unsupported_fields" => {
                 let known: Vec<&str> = chat::request::UNSUPPORTED_FIELDS
                     .iter()
@@ -385,7 +420,8 @@ mod tests {
             br#"{"default_dialect":"chat","dialect_header":"X-Out","max_event_bytes":4096,
                 "emit_reasoning":false,"on_truncated":"finish","chat_usage":"omit","invalid_events":"error",
                 "translate_requests":false,"responses_path":"/openai/v1/responses?api-version=preview",
-                "max_request_bytes":1024,"drop_unsupported_fields":[]}"#,
+                "max_request_bytes":1024,"drop_unsupported_fields":[],"header_hold":"on",
+                "max_response_bytes":2048}"#,
         )
         .unwrap();
         assert_eq!(config.default_dialect, Dialect::Chat);
@@ -396,6 +432,8 @@ mod tests {
             "/openai/v1/responses?api-version=preview"
         );
         assert_eq!(config.max_request_bytes, 1024);
+        assert_eq!(config.max_response_bytes, 2048);
+        assert_eq!(config.header_hold, HeaderHold::On);
         assert_eq!(config.chat_usage, ChatUsage::Always(UsagePlacement::Omit));
         assert_eq!(
             config.stream_options(Some(true)),
@@ -430,7 +468,12 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let cases: [(&[u8], &str); 11] = [
+        let cases: [(&[u8], &str); 13] = [
+            (br#"{"header_hold":true}"#, "\"header_hold\" must be \"on\""),
+            (
+                br#"{"max_response_bytes":0}"#,
+                "\"max_response_bytes\" must be an integer from 1",
+            ),
             (
                 br#"{"translate_requests":1}"#,
                 "\"translate_requests\" must be true or false",
