@@ -5,7 +5,9 @@ Used by `make run` and by the end-to-end tests, so that no API key is needed. St
 (the request validator, tests/e2e/strict_responses.py, uses the openai SDK's types when importable).
 
 It is as strict as the real OpenAI Responses API: only `POST <--responses-path>` (default
-/v1/responses) and `GET <--responses-path>/{id}` exist (other paths: 404 `Invalid URL (POST /x)`),
+/v1/responses), `GET <--responses-path>/{id}`, `POST <--responses-path>/{id}/cancel` (the stream's
+final response, `cancelled`) and `DELETE <--responses-path>/{id}` exist (other paths: 404
+`Invalid URL (POST /x)`),
 and a POST body the real API would refuse gets the real API's 400 (`Unknown parameter: 'messages'`,
 `Missing required parameter: 'model'.`, ...; the rules are in strict_responses.py), with nothing
 streamed. `--lenient` turns both checks off (for demos with odd clients). Without the openai SDK
@@ -36,8 +38,11 @@ The stream is sent with chunked transfer encoding, one chunk per event (or small
   x-replay-release: TOKEN   ... with this token (bounded: released anyway after 30 s)
   x-replay-status: CODE     answer CODE with an OpenAI-style JSON error body instead of a stream
                             (after the request passed validation)
-  x-replay-gzip: 1          send the stream gzip-compressed (content-encoding: gzip)
+  x-replay-gzip: 1          send the stream (or the JSON answer) gzip-compressed (content-encoding: gzip)
   x-replay-json: 1          answer with the final response as application/json even when streaming
+  x-replay-sse: 1           answer with the stream as SSE even when the request is not streaming
+  x-replay-content-type: T  answer 200 with content type T and a short HTML body instead
+  x-replay-pad-bytes: N     add an N-byte string field `x_padding` to a JSON answer
   x-replay-reset-after: N   after N events, reset the TCP connection (no terminating chunk)
 
 What arrived is recorded: `GET /_last_request` returns the last request's method, path, headers,
@@ -308,6 +313,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._serve(raw)
 
+    def do_DELETE(self):
+        self.record = None
+        self._serve(b"")
+
     def _read_body(self) -> bytes:
         """The request body, sent with a content-length or chunked."""
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
@@ -344,7 +353,7 @@ class Handler(BaseHTTPRequestHandler):
             path = urllib.parse.urlsplit(self.path).path
             self._send_json(404, invalid_url(self.command, path))
             return
-        if self.command == "POST" and self.server.validator is not None:
+        if route == "create" and self.server.validator is not None:
             try:
                 self.server.validator.check_bytes(raw)
             except strict_responses.Rejection as err:
@@ -369,20 +378,40 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": str(err), "type": "invalid_request_error",
                                             "code": "replay_file_not_found", "param": None}})
             return
-        if self.headers.get("x-replay-json") == "1" or not self._wants_stream(body):
-            self._send_json(*unary_answer(stream))
+        other_type = self.headers.get("x-replay-content-type")
+        if other_type:
+            self._send(200, other_type, b"<html><body>Service under maintenance</body></html>")
+            return
+        if route == "cancel":
+            status, payload = unary_answer(stream)
+            self._send_json(status, {**payload, "status": "cancelled"} if status == 200 else payload)
+            return
+        if route == "delete":
+            rid = urllib.parse.urlsplit(self.path).path.rsplit("/", 1)[-1]
+            self._send_json(200, {"id": rid, "object": "response", "deleted": True})
+            return
+        as_sse = self.headers.get("x-replay-sse") == "1"
+        if not as_sse and (self.headers.get("x-replay-json") == "1" or not self._wants_stream(body)):
+            status, payload = unary_answer(stream)
+            pad = int(self.headers.get("x-replay-pad-bytes") or 0)
+            if pad and status == 200:
+                payload = {**payload, "x_padding": "x" * pad}
+            self._send_json(status, payload)
             return
         self._stream(stream)
 
     def _route(self):
-        """The endpoint: "create" (POST <responses path>), "retrieve" (GET .../<id>), or None."""
+        """The endpoint: "create" (POST <responses path>), "retrieve" (GET .../<id>), "cancel"
+        (POST .../<id>/cancel), "delete" (DELETE .../<id>), or None."""
         path = urllib.parse.urlsplit(self.path).path
         base = self.server.options.responses_path.rstrip("/")
         if self.command == "POST" and path == base:
             return "create"
         rest = path[len(base) + 1:] if path.startswith(base + "/") else ""
-        if self.command == "GET" and rest and "/" not in rest:
-            return "retrieve"
+        if rest and "/" not in rest:
+            return {"GET": "retrieve", "DELETE": "delete"}.get(self.command)
+        if self.command == "POST" and rest.endswith("/cancel") and rest.count("/") == 1:
+            return "cancel"
         return None
 
     def _wants_stream(self, body) -> bool:
@@ -486,10 +515,18 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def _send_json(self, code: int, payload):
-        """A complete JSON answer with a content-length."""
-        data = json.dumps(payload).encode()
+        """A complete JSON answer with a content-length (gzip-compressed with x-replay-gzip)."""
+        self._send(code, "application/json", json.dumps(payload).encode())
+
+    def _send(self, code: int, content_type: str, data: bytes):
+        """A complete answer with a content-length."""
+        compress = self.headers.get("x-replay-gzip") == "1"
+        if compress:
+            data = gzip.compress(data)
         self.send_response(code)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", content_type)
+        if compress:
+            self.send_header("content-encoding", "gzip")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -7,7 +7,7 @@ use crate::{chat, interactions};
 use serde_json::value::RawValue;
 
 /// The output dialect of one response stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
     /// Leave the response untouched.
     Passthrough,
@@ -362,18 +362,6 @@ impl Config {
         Ok(())
     }
 
-    /// Whether a `POST` to `path` creates an answer in `dialect`, so its body is a request to
-    /// translate: a path ending in `/chat/completions` for Chat (also under a prefix, e.g.
-    /// `/openai/v1/chat/completions`), ending in `/interactions` for Interactions.
-    pub fn is_create_path(&self, dialect: Dialect, path: &str) -> bool {
-        let path = path.split(['?', '#']).next().unwrap_or(path);
-        match dialect {
-            Dialect::Chat => path.ends_with("/chat/completions"),
-            Dialect::Interactions => path.ends_with("/interactions"),
-            Dialect::Passthrough => false,
-        }
-    }
-
     /// Chooses the dialect of one request: the selection header if it names a dialect, else the
     /// path (`/v1/chat/completions` → chat, `/v1/interactions` and `/v1beta/interactions` →
     /// interactions), else the configured default.
@@ -381,7 +369,7 @@ impl Config {
         if let Some(dialect) = header.and_then(Dialect::parse) {
             return dialect;
         }
-        let path = path.split(['?', '#']).next().unwrap_or(path);
+        let path = crate::route::base(path);
         let under = |prefix: &str| {
             path.strip_prefix(prefix).is_some_and(|rest| {
                 rest.is_empty() || rest.starts_with('/') || rest.starts_with(':')
@@ -520,18 +508,6 @@ mod tests {
     }
 
     #[test]
-    fn create_paths_are_the_dialects_own() {
-        let config = Config::default();
-        assert!(config.is_create_path(Dialect::Chat, "/v1/chat/completions"));
-        assert!(config.is_create_path(Dialect::Chat, "/openai/v1/chat/completions?api-version=1"));
-        assert!(!config.is_create_path(Dialect::Chat, "/v1/responses"));
-        assert!(config.is_create_path(Dialect::Interactions, "/v1beta/interactions"));
-        assert!(config.is_create_path(Dialect::Interactions, "/v1/interactions?alt=sse"));
-        assert!(!config.is_create_path(Dialect::Interactions, "/v1beta/interactions/abc"));
-        assert!(!config.is_create_path(Dialect::Passthrough, "/v1/chat/completions"));
-    }
-
-    #[test]
     fn dialect_selection_order_is_header_path_default() {
         let config = Config::default();
         assert_eq!(
@@ -541,6 +517,14 @@ mod tests {
         assert_eq!(
             config.select_dialect(None, "/v1/chat/completions?x=1"),
             Dialect::Chat
+        );
+        assert_eq!(
+            config.select_dialect(None, "/v1/chat/completions/"),
+            Dialect::Chat
+        );
+        assert_eq!(
+            config.select_dialect(None, "/v1beta/interactions/"),
+            Dialect::Interactions
         );
         assert_eq!(
             config.select_dialect(None, "/v1beta/interactions"),

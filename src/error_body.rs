@@ -114,10 +114,37 @@ pub fn rejection(dialect: Dialect, rejection: &Rejection) -> Vec<u8> {
     out
 }
 
+/// The error body of an answer the gateway itself makes (an unreadable, compressed or oversized
+/// upstream answer), in the client's dialect: OpenAI's `{"error":{"message","type":
+/// "upstream_error","code","param":null}}` for Chat, Google's `{"error":{"code":<status>,"message",
+/// "status"}}` for Interactions.
+pub fn gateway(dialect: Dialect, status: u16, code: &str, message: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 128);
+    match dialect {
+        Dialect::Chat | Dialect::Passthrough => {
+            out.extend_from_slice(b"{\"error\":{\"message\":");
+            push_str(&mut out, message);
+            out.extend_from_slice(b",\"type\":\"upstream_error\",\"code\":");
+            push_str(&mut out, code);
+            out.extend_from_slice(b",\"param\":null}}");
+        }
+        Dialect::Interactions => {
+            out.extend_from_slice(b"{\"error\":{\"code\":");
+            push_u64(&mut out, u64::from(status));
+            out.extend_from_slice(b",\"message\":");
+            push_str(&mut out, message);
+            out.extend_from_slice(b",\"status\":\"");
+            out.extend_from_slice(google_status(status).as_bytes());
+            out.extend_from_slice(b"\"}}");
+        }
+    }
+    out
+}
+
 /// Google's canonical status name for an HTTP status.
 fn google_status(status: u16) -> &'static str {
     match status {
-        400 | 413 => "INVALID_ARGUMENT",
+        400 | 413 | 415 => "INVALID_ARGUMENT",
         401 => "UNAUTHENTICATED",
         403 => "PERMISSION_DENIED",
         404 => "NOT_FOUND",

@@ -24,27 +24,32 @@
 //! * [`transcoder`] owns one stream: identity, terminal outcome, counters; the filter and the CLI
 //!   drive it the same way: `feed(chunk, &mut out)` per body chunk, `finish(&mut out)` at the end.
 //! * [`config`] is the plugin configuration and the per-request dialect choice.
-//! * [`resume`] maps an Interactions stream resume onto the Responses API's.
+//! * [`route`] says what a client request is (create, resume, cancel, delete, other) and where
+//!   it goes on the Responses API.
+//! * [`exchange`] is one HTTP exchange as a state machine: hold or forward, stream or unary,
+//!   status, encoding, size, local replies; `filter` drives it, the tests drive it natively.
 //! * [`error_body`] rewrites a non-2xx upstream error body into the client dialect's error body.
 //! * [`request`] is what the Chat and Interactions request translators (`chat::request`,
 //!   `interactions::request`) share; [`outcome`] the terminal types every encoder matches.
 //! * [`telemetry`] is the per-request report (tokens, outcome); [`tracking`] bounds what each
 //!   part has sent; [`json`] holds the small JSON writers; `word_scan` the word-at-a-time byte
 //!   searches the framer and the fast path share.
-//! * `filter` (wasm32 only) is the proxy-wasm glue.
+//! * `filter` (wasm32 only) is the proxy-wasm glue: it turns host callbacks into
+//!   [`exchange`] calls and [`exchange::Host`] calls into host calls.
 //!
 //! Everything but `filter` is plain Rust, tested natively with `cargo test`.
 
 pub mod chat;
 pub mod config;
 pub mod error_body;
+pub mod exchange;
 pub mod fast_path;
 pub mod interactions;
 pub mod json;
 pub mod outcome;
 pub mod request;
 pub mod responses;
-pub mod resume;
+pub mod route;
 pub mod sse;
 pub mod telemetry;
 pub mod tracking;

@@ -263,7 +263,7 @@ pub struct UnaryAnswer {
 }
 
 /// Terminal outcome names, as counted in metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutcomeKind {
     /// `response.completed`.
     Completed,
@@ -281,11 +281,19 @@ pub enum OutcomeKind {
     EventTooLarge,
     /// Unparsable event, configured fatal.
     InvalidEvent,
+    /// The request was refused by the filter (400, 413, 415): nothing went upstream.
+    Rejected,
+    /// A non-2xx answer, from the upstream or from Envoy itself (503, 504, …).
+    ErrorStatus,
+    /// A unary answer over `max_response_bytes`.
+    ResponseTooLarge,
+    /// An answer the filter cannot read: compressed, not JSON or SSE, not a Responses object.
+    UnexpectedAnswer,
 }
 
 impl OutcomeKind {
     /// All kinds, for defining metrics.
-    pub const ALL: [OutcomeKind; 8] = [
+    pub const ALL: [OutcomeKind; 12] = [
         OutcomeKind::Completed,
         OutcomeKind::Incomplete,
         OutcomeKind::ContentFilter,
@@ -294,6 +302,10 @@ impl OutcomeKind {
         OutcomeKind::Truncated,
         OutcomeKind::EventTooLarge,
         OutcomeKind::InvalidEvent,
+        OutcomeKind::Rejected,
+        OutcomeKind::ErrorStatus,
+        OutcomeKind::ResponseTooLarge,
+        OutcomeKind::UnexpectedAnswer,
     ];
 
     /// Metric-friendly name.
@@ -307,6 +319,10 @@ impl OutcomeKind {
             OutcomeKind::Truncated => "truncated",
             OutcomeKind::EventTooLarge => "event_too_large",
             OutcomeKind::InvalidEvent => "invalid_event",
+            OutcomeKind::Rejected => "rejected",
+            OutcomeKind::ErrorStatus => "error_status",
+            OutcomeKind::ResponseTooLarge => "response_too_large",
+            OutcomeKind::UnexpectedAnswer => "unexpected_answer",
         }
     }
 

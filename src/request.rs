@@ -69,6 +69,21 @@ impl Rejection {
         }
     }
 
+    /// The body is compressed (`content-encoding` other than `identity`).
+    pub fn encoded(encoding: &str) -> Self {
+        Rejection {
+            status: 415,
+            message: [
+                "The request body is encoded with '",
+                encoding.trim(),
+                "'; the gateway reads only uncompressed bodies.",
+            ]
+            .concat(),
+            param: None,
+            code: "unsupported_content_encoding",
+        }
+    }
+
     /// A field that has no equivalent in the Responses API (and is not configured to be dropped).
     pub fn unsupported(param: &Path, why: &str) -> Refusal {
         named(

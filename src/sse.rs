@@ -6,7 +6,8 @@
 //!
 //! Rules implemented: lines end in `\n`, `\r\n` or `\r` (a `\r\n` split across two chunks counts
 //! once); a blank line dispatches the event; `data:` lines are joined with `\n`; one space after
-//! the colon is dropped; lines starting with `:` are comments; a leading UTF-8 BOM is dropped;
+//! the colon is dropped; lines starting with `:` are comments (counted, so that a keepalive can be
+//! passed on: [`Framer::take_comments`]); a leading UTF-8 BOM is dropped;
 //! `event:`, `id:` and `retry:` are read and ignored (the event type comes from the JSON payload).
 //! An event whose data buffer is empty is not dispatched.
 //!
@@ -58,6 +59,8 @@ pub struct Framer {
     max_event_bytes: usize,
     /// Set once the cap was exceeded; the framer then ignores all input.
     failed: bool,
+    /// Comment lines seen since [`Framer::take_comments`] last asked.
+    comments: u64,
 }
 
 impl Framer {
@@ -70,7 +73,14 @@ impl Framer {
             bom_matched: Some(0),
             max_event_bytes,
             failed: false,
+            comments: 0,
         }
+    }
+
+    /// How many comment lines (`: …`, what servers send to keep a quiet connection alive) the
+    /// input held since the last call.
+    pub fn take_comments(&mut self) -> u64 {
+        std::mem::take(&mut self.comments)
     }
 
     /// Bytes currently held back waiting for the rest of an event.
@@ -208,6 +218,10 @@ impl Framer {
                 self.data.push(b'\n');
                 self.check_cap(0)
             }
+            Line::Comment => {
+                self.comments += 1;
+                Ok(())
+            }
             Line::Other => Ok(()),
         }
     }
@@ -260,7 +274,9 @@ enum Line<'l> {
     Blank,
     /// A `data` field and its value.
     Data(&'l [u8]),
-    /// A comment, another field, or a field this framer ignores.
+    /// A comment line.
+    Comment,
+    /// Another field, or a field this framer ignores.
     Other,
 }
 
@@ -270,7 +286,8 @@ enum Line<'l> {
 fn classify(line: &[u8]) -> Line<'_> {
     match line {
         [] => Line::Blank,
-        [b':', ..] | [b'e', b'v', b'e', b'n', b't', b':', ..] => Line::Other,
+        [b':', ..] => Line::Comment,
+        [b'e', b'v', b'e', b'n', b't', b':', ..] => Line::Other,
         [b'd', b'a', b't', b'a', b':', b' ', value @ ..]
         | [b'd', b'a', b't', b'a', b':', value @ ..] => Line::Data(value),
         _ => {

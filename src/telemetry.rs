@@ -10,6 +10,142 @@ use crate::transcoder::Transcoder;
 use serde::Deserialize;
 use std::borrow::Cow;
 
+/// Prefix of every metric name (Envoy shows them as `wasmcustom.responses_transcoder.<name>` on
+/// `/stats`).
+pub const METRIC_PREFIX: &str = "responses_transcoder.";
+
+/// The filter's metrics: counters, and one gauge ([`Counter::StreamsActive`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Counter {
+    /// Gauge: transcoded streams open now.
+    StreamsActive,
+    /// Streams reset (by the client or the upstream) before they could end in-band.
+    StreamsAborted,
+    /// Transcoded streams, by client dialect.
+    Streams(Dialect),
+    /// Unary answers translated, by client dialect.
+    Unary(Dialect),
+    /// Client requests translated into Responses requests.
+    RequestsTranslated,
+    /// Client requests refused with a local reply (nothing went upstream).
+    RequestsRejected,
+    /// Answers of a selected dialect passed through untouched.
+    Passthrough,
+    /// Non-2xx answers (the upstream's or Envoy's own) rewritten into the dialect's error body.
+    ErrorBodies,
+    /// Answers of the other shape than asked (JSON for a stream, SSE for a unary call), reshaped.
+    Reshaped,
+    /// Upstream events dispatched by the framer.
+    EventsIn,
+    /// Events written to clients.
+    EventsOut,
+    /// Unparsable upstream events.
+    InvalidEvents,
+    /// Upstream events of unknown type.
+    UnknownEvents,
+    /// Upstream keepalives (events and SSE comments).
+    Keepalives,
+    /// Translated requests whose header-hold probe expired (`header_hold: "detect"`).
+    HoldProbesExpired,
+    /// Tokens reported by the upstream: input, output, cached, reasoning.
+    Tokens(TokenKind),
+    /// Answers by outcome, all dialects together.
+    Outcome(OutcomeKind),
+    /// Answers by outcome and client dialect.
+    DialectOutcome(Dialect, OutcomeKind),
+}
+
+/// The token counts the `tokens.*` counters add up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// `input_tokens`.
+    Input,
+    /// `output_tokens`.
+    Output,
+    /// `input_tokens_details.cached_tokens`.
+    Cached,
+    /// `output_tokens_details.reasoning_tokens`.
+    Reasoning,
+}
+
+impl Counter {
+    /// Every metric the filter defines.
+    pub fn all() -> Vec<Counter> {
+        let dialects = [Dialect::Chat, Dialect::Interactions];
+        let mut all = vec![
+            Counter::StreamsActive,
+            Counter::StreamsAborted,
+            Counter::RequestsTranslated,
+            Counter::RequestsRejected,
+            Counter::Passthrough,
+            Counter::ErrorBodies,
+            Counter::Reshaped,
+            Counter::EventsIn,
+            Counter::EventsOut,
+            Counter::InvalidEvents,
+            Counter::UnknownEvents,
+            Counter::Keepalives,
+            Counter::HoldProbesExpired,
+        ];
+        all.extend(dialects.map(Counter::Streams));
+        all.extend(dialects.map(Counter::Unary));
+        all.extend(
+            [
+                TokenKind::Input,
+                TokenKind::Output,
+                TokenKind::Cached,
+                TokenKind::Reasoning,
+            ]
+            .map(Counter::Tokens),
+        );
+        all.extend(OutcomeKind::ALL.map(Counter::Outcome));
+        for dialect in dialects {
+            all.extend(OutcomeKind::ALL.map(|kind| Counter::DialectOutcome(dialect, kind)));
+        }
+        all
+    }
+
+    /// Whether this metric is a gauge (else a counter).
+    pub fn is_gauge(self) -> bool {
+        self == Counter::StreamsActive
+    }
+
+    /// The metric's name, without [`METRIC_PREFIX`].
+    pub fn name(self) -> String {
+        let simple = match self {
+            Counter::StreamsActive => "streams.active",
+            Counter::StreamsAborted => "streams.aborted",
+            Counter::RequestsTranslated => "requests.translated",
+            Counter::RequestsRejected => "requests.rejected",
+            Counter::Passthrough => "passthrough",
+            Counter::ErrorBodies => "error_bodies_rewritten",
+            Counter::Reshaped => "answers_reshaped",
+            Counter::EventsIn => "events_in",
+            Counter::EventsOut => "events_out",
+            Counter::InvalidEvents => "invalid_events",
+            Counter::UnknownEvents => "unknown_events",
+            Counter::Keepalives => "keepalives",
+            Counter::HoldProbesExpired => "header_hold.probes_expired",
+            Counter::Streams(dialect) => return ["streams.", dialect.name()].concat(),
+            Counter::Unary(dialect) => return ["unary.", dialect.name()].concat(),
+            Counter::Tokens(kind) => {
+                let kind = match kind {
+                    TokenKind::Input => "input",
+                    TokenKind::Output => "output",
+                    TokenKind::Cached => "cached",
+                    TokenKind::Reasoning => "reasoning",
+                };
+                return ["tokens.", kind].concat();
+            }
+            Counter::Outcome(kind) => return ["outcome.", kind.name()].concat(),
+            Counter::DialectOutcome(dialect, kind) => {
+                return [dialect.name(), ".outcome.", kind.name()].concat()
+            }
+        };
+        simple.to_owned()
+    }
+}
+
 /// Prefix of every property name; Envoy stores a property `p` as filter state `wasm.p`.
 pub const PROPERTY_PREFIX: &str = "responses_transcoder.";
 
@@ -61,6 +197,46 @@ impl Report {
             outcome: answer.outcome,
             usage: answer.usage,
         }
+    }
+
+    /// The report of an exchange that ended without an upstream answer to translate (a refused
+    /// request, an error status, an answer the filter could not read).
+    pub fn of_outcome(dialect: Dialect, outcome: OutcomeKind) -> Report {
+        Report {
+            dialect,
+            response_id: None,
+            model: None,
+            outcome: Some(outcome),
+            usage: None,
+        }
+    }
+
+    /// The counters this report adds to: its outcome (overall and per dialect) and its tokens.
+    pub fn counts(&self) -> Vec<(Counter, u64)> {
+        let mut counts = Vec::new();
+        if let Some(outcome) = self.outcome {
+            counts.push((Counter::Outcome(outcome), 1));
+            let dialect = match self.dialect {
+                Dialect::Interactions => Dialect::Interactions,
+                Dialect::Chat | Dialect::Passthrough => Dialect::Chat,
+            };
+            counts.push((Counter::DialectOutcome(dialect, outcome), 1));
+        }
+        if let Some(usage) = &self.usage {
+            counts.extend([
+                (Counter::Tokens(TokenKind::Input), usage.input_tokens),
+                (Counter::Tokens(TokenKind::Output), usage.output_tokens),
+                (
+                    Counter::Tokens(TokenKind::Cached),
+                    usage.cached_tokens().unwrap_or(0),
+                ),
+                (
+                    Counter::Tokens(TokenKind::Reasoning),
+                    usage.reasoning_tokens().unwrap_or(0),
+                ),
+            ]);
+        }
+        counts
     }
 
     /// The outcome's name, or `aborted` for an answer that never ended.
@@ -138,6 +314,27 @@ mod tests {
         assert_eq!(get("cached_tokens"), Some("4"));
         assert_eq!(get("reasoning_tokens"), Some("3"));
         assert_eq!(get("total_tokens"), Some("17"));
+    }
+
+    #[test]
+    fn metric_names_are_unique_and_the_old_ones_are_kept() {
+        let names: Vec<String> = Counter::all().into_iter().map(Counter::name).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+        for name in [
+            "streams.active",
+            "streams.chat",
+            "unary.interactions",
+            "tokens.cached",
+            "outcome.completed",
+            "chat.outcome.failed",
+            "interactions.outcome.rejected",
+            "keepalives",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name}");
+        }
     }
 
     #[test]

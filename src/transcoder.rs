@@ -18,6 +18,9 @@ use crate::outcome::{IncompleteReason, OutcomeKind, StreamInfo, TerminalOutcome,
 use crate::responses::{Delta, Event, EventKind, Usage};
 use crate::sse::{FrameError, Framer};
 
+/// What an upstream keepalive becomes in every dialect.
+pub const KEEPALIVE: &[u8] = b": keepalive\n\n";
+
 /// Counters of one stream, read by the filter for its metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
@@ -29,6 +32,8 @@ pub struct Stats {
     pub invalid_events: u64,
     /// Upstream events of unknown type.
     pub unknown_events: u64,
+    /// Upstream keepalives (`keepalive` events and SSE comments).
+    pub keepalives: u64,
     /// How the stream ended, once it has.
     pub outcome: Option<OutcomeKind>,
     /// Token usage of the terminal response, when the upstream reported it.
@@ -142,6 +147,12 @@ impl Transcoder {
         {
             stream.end(&TerminalOutcome::EventTooLarge { limit }, out);
         }
+        let comments = framer.take_comments();
+        if comments > 0 {
+            // One comment passes on however many the chunk held: it only has to show traffic.
+            stream.stats.keepalives += comments - 1;
+            stream.keepalive(out);
+        }
     }
 
     /// Ends the upstream body: flushes a pending event, and if no terminal event came, ends the
@@ -249,6 +260,10 @@ impl Stream {
                 return;
             }
             EventKind::Ignored => return,
+            EventKind::Keepalive => {
+                self.keepalive(out);
+                return;
+            }
             _ => {
                 self.freeze();
                 self.encoder.event(&self.info, kind, &event, out);
@@ -256,6 +271,15 @@ impl Stream {
             }
         };
         self.end_at(&outcome, event.sequence_number, out);
+    }
+
+    /// Passes an upstream keepalive on as an SSE comment, which every dialect's client ignores,
+    /// so that idle timers between the client and Envoy see traffic while the model is quiet.
+    fn keepalive(&mut self, out: &mut Vec<u8>) {
+        self.stats.keepalives += 1;
+        if !self.finished {
+            out.extend_from_slice(KEEPALIVE);
+        }
     }
 
     fn freeze(&mut self) {

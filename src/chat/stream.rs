@@ -188,6 +188,7 @@ impl ChatEncoder {
             | EventKind::Cancelled
             | EventKind::Error
             | EventKind::Ignored
+            | EventKind::Keepalive
             | EventKind::Unknown => {}
         }
     }

@@ -155,6 +155,7 @@ impl InteractionsEncoder {
             | EventKind::Cancelled
             | EventKind::Error
             | EventKind::Ignored
+            | EventKind::Keepalive
             | EventKind::Unknown => {}
         }
     }

@@ -198,6 +198,8 @@ pub enum EventKind {
     Cancelled,
     /// `error`.
     Error,
+    /// `keepalive`: sent by Responses servers while a model is quiet, to keep connections open.
+    Keepalive,
     /// Known events that carry nothing for the client (annotations, built-in tool progress, …).
     Ignored,
     /// Any other type: ignored and counted.
@@ -232,6 +234,7 @@ impl EventKind {
             "response.failed" => EventKind::Failed,
             "response.cancelled" => EventKind::Cancelled,
             "error" => EventKind::Error,
+            "keepalive" => EventKind::Keepalive,
             "response.content_part.added"
             | "response.reasoning_summary_part.done"
             | "response.output_text.annotation.added"

@@ -3,9 +3,12 @@
 //!
 //! * [`event`]: one SSE event payload, borrowed (values the output copies stay raw JSON).
 //! * [`object`]: the `Response` object of lifecycle / terminal events and of unary answers.
+//! * [`reshape`]: an answer of the other shape than asked (JSON for a stream, SSE for a unary
+//!   call) made into the one asked.
 
 pub mod event;
 pub mod object;
+pub mod reshape;
 
 pub use event::{
     json_string, string_contents, token_logprobs, Delta, Event, EventKind, Item, Part,

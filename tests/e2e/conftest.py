@@ -131,6 +131,19 @@ def forwarded(upstream: Upstream, marker: str) -> bool:
     return any(r["headers"].get("x-test-marker") == marker for r in json.loads(body))
 
 
+def plugin_json(plugin_config: str, hold_headers: bool) -> str:
+    """The plugin configuration a test gives, stating `"header_hold": "on"` where Envoy holds
+    headers (as every shipped configuration does) unless the test states a mode itself. A
+    configuration that is not a JSON object is kept as it is (tests of rejected configurations)."""
+    try:
+        config = json.loads(plugin_config)
+    except ValueError:
+        return plugin_config
+    if not isinstance(config, dict) or not hold_headers or "header_hold" in config:
+        return plugin_config
+    return json.dumps({"header_hold": "on", **config})
+
+
 def render_config(listen: int, admin: int, upstream: int, plugin_config: str,
                   with_filter: bool = True, wasm: Path = WASM,
                   access_log: str = "/dev/null", hold_headers: bool = True,
@@ -152,7 +165,8 @@ def render_config(listen: int, admin: int, upstream: int, plugin_config: str,
     if with_filter:
         replacements += [
             (r"filename: \S+\.wasm", f"filename: {wasm}"),
-            (r"(value: \|\n\s+)\{\}", lambda m: m.group(1) + plugin_config),
+            (r"(value: \|\n\s+)\{[^\n]*\}",
+             lambda m: m.group(1) + plugin_json(plugin_config, hold_headers)),
         ]
     else:
         replacements.append((r"( +)- name: envoy\.filters\.http\.wasm\n.*?(?=\1- name: )", ""))

@@ -475,7 +475,8 @@ def test_retrieve_is_json_and_resume_is_sse(strict):
 
 @pytest.mark.parametrize("method,path", [("POST", "/v1/chat/completions"),
                                          ("POST", "/v1beta/interactions"),
-                                         ("POST", "/v1/responses/resp_1/cancel"),
+                                         ("POST", "/v1/responses/resp_1/other"),
+                                         ("DELETE", "/v1/responses"),
                                          ("GET", "/v1/models")])
 def test_other_paths_are_invalid_urls(strict, method, path):
     status, headers, body = strict.request(method, path, CHAT_BODY if method == "POST" else None)

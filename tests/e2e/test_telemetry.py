@@ -98,4 +98,7 @@ def test_access_log_carries_each_answers_values(measured):
         assert int(line["total_tokens"]) == usage["input_tokens"] + usage["output_tokens"], line
     refused = lines[len(ANSWERS)]
     assert refused["status"] == 400
-    assert refused["outcome"] is None and refused["input_tokens"] is None, refused
+    # A refused request is logged as such, with the client's own path and dialect.
+    assert refused["outcome"] == "rejected" and refused["dialect"] == "chat", refused
+    assert refused["path"] == "/v1/chat/completions", refused
+    assert refused["input_tokens"] is None, refused
