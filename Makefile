@@ -14,7 +14,7 @@ FUZZ_TARGETS := framer chat interactions structured fast_path request
 FUZZ_SMOKE_SECONDS ?= 60
 FUZZ_SECONDS ?= 900
 
-.PHONY: all wasm transcode image venv run test lint native-test e2e fuzz-smoke fuzz bench bench-wasm clean
+.PHONY: all setup wasm transcode image manifests venv run test lint native-test e2e fuzz-smoke fuzz bench bench-wasm clean
 
 all: wasm transcode
 
@@ -38,6 +38,12 @@ transcode:
 # A single-layer OCI image layout of the release .wasm in target/oci (README, "Deploy").
 image: wasm
 	python3 deploy/oci_image.py --wasm $(WASM) --out target/oci
+
+# deploy/ with the digests of that image and module filled in, in target/deploy, ready to apply.
+# IMAGE=oci://your.registry/path:tag and MODULE_URL=https://… set where you pushed them.
+manifests: image venv
+	$(PY) deploy/render_manifests.py --oci target/oci --out target/deploy \
+	    $(if $(IMAGE),--image $(IMAGE)) $(if $(MODULE_URL),--module-url $(MODULE_URL))
 
 $(VENV)/.stamp: tests/requirements.txt
 	python3 -m venv $(VENV)
