@@ -65,7 +65,8 @@ def pin(doc: dict, image: str, image_digest: str, module_url: str, module_sha: s
         for patch in spec["configPatches"]:
             if patch["applyTo"] != "EXTENSION_CONFIG":
                 continue
-            remote = patch["patch"]["value"]["typed_config"]["config"]["vm_config"]["code"]["remote"]
+            config = patch["patch"]["value"]["typed_config"]["config"]
+            remote = config["vm_config"]["code"]["remote"]
             if remote["http_uri"]["uri"].startswith("oci://"):
                 remote["http_uri"]["uri"], remote["sha256"] = image, image_digest
             else:

@@ -1,8 +1,9 @@
 """Every manifest under deploy/ as the Kubernetes API server would judge it: each YAML document is
 validated against the CRD schema of its kind and version (../shared/crds/: Istio WasmPlugin and
 EnvoyFilter, Envoy Gateway EnvoyExtensionPolicy and EnvoyPatchPolicy, Gateway API Gateway and
-HTTPRoute), with unknown fields as errors, the way the API server prunes them, and every CEL rule
-(`x-kubernetes-validations`) the document reaches checked by its Python equivalent below. Then the
+HTTPRoute), with unknown fields as errors, the way the API server prunes them, duplicates in
+`set` and `map` lists refused, and every CEL rule (`x-kubernetes-validations`) the document reaches
+checked by its Python equivalent below. Then the
 plugin configurations they carry agree with each other (header hold on exactly where Envoy can
 hold headers) and with the filter's own parser.
 
@@ -199,8 +200,8 @@ _CEL = {
     "(self.type in ['Exact','PathPrefix']) ? !self.value.contains('#') : true": _path_value_ok,
     "(self.type in ['Exact','PathPrefix']) ? !self.value.endsWith('/..') : true": _path_value_ok,
     "(self.type in ['Exact','PathPrefix']) ? !self.value.endsWith('/.') : true": _path_value_ok,
-    "(self.type in ['Exact','PathPrefix']) ? self.value.matches(r\"\"\"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]"
-    "|[%][0-9a-fA-F]{2})+$\"\"\") : true": _path_value_ok,
+    "(self.type in ['Exact','PathPrefix']) ? self.value.matches("
+    "r\"\"\"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$\"\"\") : true": _path_value_ok,
     "!(has(self.request) && has(self.backendRequest) && duration(self.request) != duration('0s') "
     "&& duration(self.backendRequest) > duration(self.request))": lambda s: not (
         "request" in s and "backendRequest" in s and _duration_s(s["request"]) != 0
@@ -244,13 +245,20 @@ def normalized(rule: str) -> str:
 CEL = {normalized(rule): check for rule, check in _CEL.items()}
 
 
+# Handled below (nullable, int-or-string, preserve-unknown-fields), checked apart (CEL rules, list
+# types: `list_errors`), or not a constraint on what the API server accepts (descriptions,
+# defaults, map types, formats).
+IGNORED_KEYWORDS = {"description", "x-kubernetes-validations", "x-kubernetes-list-type",
+                    "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "default", "format",
+                    "nullable", "x-kubernetes-int-or-string",
+                    "x-kubernetes-preserve-unknown-fields"}
+
+
 def json_schema(node: dict, root: bool = False) -> dict:
     """The JSON schema (Draft 7) equivalent of one structural OpenAPI v3 schema node."""
     out = {}
     for key, value in node.items():
-        if key in ("description", "x-kubernetes-validations", "x-kubernetes-list-type",
-                   "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "default", "format",
-                   "nullable", "x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields"):
+        if key in IGNORED_KEYWORDS:
             continue
         if key == "properties":
             out[key] = {name: json_schema(child) for name, child in value.items()}
@@ -314,6 +322,28 @@ def cel_checks(schema: dict, value, where: str):
             yield from cel_checks(schema["items"], child, f"{where}[{i}]")
 
 
+def list_errors(schema: dict, value, where: str):
+    """Duplicates the API server refuses: items of an `x-kubernetes-list-type: set`, keys of a
+    `map` list (by `x-kubernetes-list-map-keys`)."""
+    if isinstance(value, list):
+        kind = schema.get("x-kubernetes-list-type")
+        keys = schema.get("x-kubernetes-list-map-keys", [])
+        seen = [json.dumps(item, sort_keys=True) if kind == "set" else
+                json.dumps([item.get(k) for k in keys]) for item in value] \
+            if kind in ("set", "map") else []
+        if len(seen) != len(set(seen)):
+            yield f"{where}: duplicate entries in a list of type {kind}"
+        for i, child in enumerate(value):
+            if isinstance(schema.get("items"), dict):
+                yield from list_errors(schema["items"], child, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            if key in schema.get("properties", {}):
+                yield from list_errors(schema["properties"][key], child, f"{where}.{key}")
+            elif isinstance(schema.get("additionalProperties"), dict):
+                yield from list_errors(schema["additionalProperties"], child, f"{where}.{key}")
+
+
 def validation_errors(doc: dict) -> list:
     """What the API server would refuse in one manifest document: its schema errors and broken CEL
     rules, as readable lines (empty: it applies)."""
@@ -324,6 +354,7 @@ def validation_errors(doc: dict) -> list:
     validator = jsonschema.Draft7Validator(json_schema(schema, root=True))
     errors = [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
               for e in validator.iter_errors(doc)]
+    errors += list_errors(schema, doc, "<root>")
     for rule, message, value, where in cel_checks(schema, doc, "<root>"):
         check = CEL.get(normalized(rule))
         if check is None:
@@ -382,6 +413,9 @@ def test_the_validator_refuses_what_the_api_server_refuses():
     both = copy.deepcopy(plugin)
     both["spec"]["selector"] = {"matchLabels": {"app": "x"}}
     assert any("only one of targetRefs or selector" in e for e in validation_errors(both))
+    ports = _doc("istio/wasmplugin-https.yaml")
+    ports["spec"]["match"][0]["ports"].append({"number": 8000})
+    assert any("duplicate" in e for e in validation_errors(ports))
     nameless = copy.deepcopy(plugin)
     del nameless["metadata"]["name"]
     assert any("name" in e for e in validation_errors(nameless))

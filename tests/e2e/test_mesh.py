@@ -10,6 +10,8 @@ routes match, through the gateway suite's programs (the openai and google-genai 
   buffer limit; the routes are deploy/istio/httproute.yaml's matches.
 * Istio, deploy/istio/wasmplugin-oci.yaml: the same delivery, but the Wasm configuration istiod
   builds from a WasmPlugin: no `allow_on_headers_stop_iteration`, `pluginConfig` as JSON.
+* Plain Envoy: envoy/envoy.yaml with the route example of docs/deploy.md in place of its
+  catch-all route.
 * Envoy Gateway: the listener Envoy Gateway generates for deploy/envoy-gateway/gateway.yaml with
   the Wasm filter of extension-policy-image.yaml (disabled in the connection manager, enabled per
   route, the module fetched from Envoy Gateway's file server through `wasm_cluster`, pinned by
@@ -40,7 +42,7 @@ import yaml
 from google import genai
 from google.genai import types
 
-from conftest import REPO, forwarded, post, wait_until
+from conftest import ENVOY_YAML, REPO, Envoy, forwarded, post
 from deploy_helpers import FileServer, Proxy
 from test_deploy import OCI_IMAGE, WASM_FILTER_TYPE, module, spawn  # noqa: F401 (fixtures)
 
@@ -496,11 +498,17 @@ def check_reduced_behaviour(proxy: Proxy, upstream):
     assert status == 200 and json.loads(body)["error"]["code"] == "server_error"
 
 
+def stat(proxy, name: str) -> int:
+    """One of Envoy's statistics (0 when it is not defined), from either kind of test Envoy."""
+    if isinstance(proxy, Proxy):
+        return int(proxy.stats(name).get(name, 0))
+    return int(proxy.stats().get(name, 0))
+
+
 def check_no_probe(proxy: Proxy):
     """No request waited for the header-hold probe: the filter did not probe (header_hold "off")."""
     assert PROBE_LOG not in proxy.log_text()
-    stats = proxy.stats("wasmcustom.responses_transcoder.header_hold.")
-    assert stats.get("wasmcustom.responses_transcoder.header_hold.probe_expired", "0") == "0"
+    assert stat(proxy, "wasmcustom.responses_transcoder.header_hold.probe_expired") == 0
 
 
 def check_translated_requests_find_no_route(proxy: Proxy, upstream, stat_prefix: str):
@@ -512,7 +520,7 @@ def check_translated_requests_find_no_route(proxy: Proxy, upstream, stat_prefix:
                                  replay("text", **{"x-test-marker": marker}))
     assert (status, headers.get("content-length"), body) == (404, "0", b"")
     assert not forwarded(upstream, marker)
-    assert int(proxy.stats(f"http.{stat_prefix}.no_route")[f"http.{stat_prefix}.no_route"]) >= 1
+    assert stat(proxy, f"http.{stat_prefix}.no_route") >= 1
 
 
 # --- the runs ------------------------------------------------------------------------------------
@@ -611,3 +619,45 @@ def test_patch_policy_json_path_selects_only_the_policys_filter():
     assert json_path_pointers(listener, op["jsonPath"]) == []
     with pytest.raises(AssertionError, match="no element matches"):
         apply_patch_policy(listener, manifest("envoy-gateway/patch-policy.yaml"))
+
+
+# --- plain Envoy ---------------------------------------------------------------------------------
+
+
+def docs_routes(without_rewritten_path: bool = False) -> str:
+    """The plain-Envoy route example of docs/deploy.md, indented as envoy/envoy.yaml's routes."""
+    text = (REPO / "docs" / "deploy.md").read_text()
+    [block] = re.findall(r"```yaml\n(routes:\n.*?)```", text, flags=re.S)
+    routes = yaml.safe_load(block)["routes"]
+    assert [r["route"] for r in routes] == [{"cluster": "responses_upstream", "timeout": "0s"}] * 4
+    assert {"path_separated_prefix": "/v1/responses"} in [r["match"] for r in routes]
+    if without_rewritten_path:
+        routes = [r for r in routes if r["match"] != {"path_separated_prefix": "/v1/responses"}]
+    lines = yaml.safe_dump({"routes": routes}, sort_keys=False).splitlines()
+    return "\n".join(" " * 22 + line for line in lines) + "\n"
+
+
+def plain_envoy_template(without_rewritten_path: bool = False) -> str:
+    text = ENVOY_YAML.read_text()
+    catch_all = re.compile(r" {22}routes:\n {24}- match: \{ prefix: \"/\" \}\n(?: {26}.*\n)+")
+    text, n = catch_all.subn(docs_routes(without_rewritten_path), text)
+    assert n == 1, "envoy/envoy.yaml: its catch-all route block was not found"
+    return text
+
+
+def test_plain_envoy_with_the_documented_routes(upstream):
+    proxy = Envoy(upstream, plugin_config='{"header_hold":"on"}', concurrency=2,
+                  template=plain_envoy_template())
+    try:
+        check_full_behaviour(proxy, upstream)
+    finally:
+        proxy.stop()
+
+
+def test_plain_envoy_routes_without_the_rewritten_path_404(upstream):
+    proxy = Envoy(upstream, plugin_config='{"header_hold":"on"}',
+                  template=plain_envoy_template(without_rewritten_path=True))
+    try:
+        check_translated_requests_find_no_route(proxy, upstream, "transcoder")
+    finally:
+        proxy.stop()
