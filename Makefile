@@ -51,7 +51,7 @@ wasm:
 transcode:
 	cargo build --release --bin transcode
 
-# A single-layer OCI image layout of the release .wasm in target/oci (README, "Deploy").
+# A single-layer OCI image layout of the release .wasm in target/oci (docs/deploy.md).
 image: wasm
 	python3 deploy/oci_image.py --wasm $(WASM) --out target/oci
 
