@@ -2,9 +2,10 @@
 exactly as each control plane hands it over, behind routes that match exactly what the shipped
 routes match, through the gateway suite's programs (the openai and google-genai SDKs).
 
-* Istio, deploy/istio/envoyfilter.yaml: the EXTENSION_CONFIG value, after istio-agent's rewrite
-  (the `oci://` module pulled from an image that `deploy/oci_image.py` built, its manifest digest
-  checked against `sha256`, `plugin.wasm` handed to Envoy as a local file), reaches Envoy through
+* Istio, deploy/istio/envoyfilter.yaml: the EXTENSION_CONFIG value, pinned as `make manifests`
+  pins it, after istio-agent's rewrite (the `oci://` module pulled from an image that
+  `deploy/oci_image.py` built, its manifest digest checked against `sha256`, `plugin.wasm` handed
+  to Envoy as a local file), reaches Envoy through
   ECDS (here a watched file instead of istiod's ADS stream); the HTTP_FILTER patch inserts the
   filter before the router by name through `config_discovery`; the LISTENER patch merges in the
   buffer limit; the routes are deploy/istio/httproute.yaml's matches.
@@ -117,23 +118,29 @@ def bootstrap(admin: int, listener: dict, clusters: list) -> str:
 # --- Istio ---------------------------------------------------------------------------------------
 
 
-def agent_fetch(remote: dict, module: Path, workdir: Path) -> str:
-    """What istio-agent does with an `oci://` module before Envoy sees the configuration: pulls the
-    image (here: the layout `deploy/oci_image.py` writes for the built module), checks its manifest
-    digest against `sha256` when one is set, and writes the image's plugin.wasm to a local file."""
-    assert remote["http_uri"]["uri"].startswith("oci://"), remote
+def image_digest(module: Path, workdir: Path) -> str:
+    """Builds the image of `module` as `make image` does (in `workdir/oci`); returns its manifest
+    digest, the `sha256` that `make manifests` pins."""
     layout = workdir / "oci"
     done = subprocess.run([sys.executable, str(OCI_IMAGE), "--wasm", str(module), "--out",
                            str(layout), "--tag", "mesh"], capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
     [entry] = json.loads((layout / "index.json").read_text())["manifests"]
+    return entry["digest"].removeprefix("sha256:")
+
+
+def agent_fetch(remote: dict, workdir: Path) -> str:
+    """What istio-agent does with an `oci://` module before Envoy sees the configuration: pulls the
+    image (here: the layout `image_digest` wrote), checks its manifest digest against `sha256`, and
+    writes the image's plugin.wasm to a local file, whose name it returns."""
+    assert remote["http_uri"]["uri"].startswith("oci://"), remote
+    blobs = workdir / "oci" / "blobs" / "sha256"
+    [entry] = json.loads((workdir / "oci" / "index.json").read_text())["manifests"]
     digest = entry["digest"].removeprefix("sha256:")
-    if remote.get("sha256"):
-        assert remote["sha256"] == digest, "istio-agent refuses an image whose digest differs"
-    manifest_json = json.loads((layout / "blobs" / "sha256" / digest).read_bytes())
-    layer = manifest_json["layers"][-1]["digest"].removeprefix("sha256:")
-    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(
-            (layout / "blobs" / "sha256" / layer).read_bytes()))) as tar:
+    assert remote["sha256"] == digest, "istio-agent refuses an image whose digest differs"
+    layer = json.loads((blobs / digest).read_bytes())["layers"][-1]["digest"]
+    data = gzip.decompress((blobs / layer.removeprefix("sha256:")).read_bytes())
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         [member] = [m for m in tar.getmembers() if Path(m.name).name == "plugin.wasm"]
         local = workdir / f"{digest}.wasm"
         local.write_bytes(tar.extractfile(member).read())
@@ -150,8 +157,8 @@ def istio_envoy_filter_extension(module: Path, workdir: Path) -> tuple:
     assert extension["typed_config"]["@type"] == WASM_FILTER_TYPE
     vm = extension["typed_config"]["config"]["vm_config"]
     remote = vm["code"]["remote"]
-    remote["sha256"] = ""  # unpinned as shipped; agent_fetch checks a pinned one
-    vm["code"] = {"local": {"filename": agent_fetch(remote, module, workdir)}}
+    remote["sha256"] = image_digest(module, workdir)  # as `make manifests` pins it
+    vm["code"] = {"local": {"filename": agent_fetch(remote, workdir)}}
     others = [p for p in patches if p["applyTo"] != "EXTENSION_CONFIG"]
     return {"@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
             **extension}, others
@@ -165,8 +172,8 @@ def istio_wasm_plugin_extension(module: Path, workdir: Path) -> tuple:
     doc = manifest("istio/wasmplugin-oci.yaml")
     name = f"{doc['metadata']['namespace']}.{doc['metadata']['name']}"
     spec = doc["spec"]
-    local = agent_fetch({"http_uri": {"uri": spec["url"]}, "sha256": spec["sha256"]}, module,
-                        workdir)
+    local = agent_fetch({"http_uri": {"uri": spec["url"]},
+                         "sha256": image_digest(module, workdir)}, workdir)
     extension = {
         "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
         "name": name,
