@@ -1,5 +1,6 @@
 # responses-transcoder — build, demo, test, benchmark.
 #
+#   make setup   install what the other targets need (Debian / Ubuntu; README, "Prerequisites")
 #   make run     build the .wasm, start the replay upstream and Envoy, stream a demo answer
 #   make test    everything CI runs: fmt, clippy, native tests, .wasm build, fuzz smoke, e2e
 #   make bench   native criterion benches, LiteLLM comparison, in-Envoy measurements
@@ -14,9 +15,24 @@ FUZZ_TARGETS := framer chat interactions structured fast_path request
 FUZZ_SMOKE_SECONDS ?= 60
 FUZZ_SECONDS ?= 900
 
-.PHONY: all wasm transcode image venv run test lint native-test e2e fuzz-smoke fuzz bench bench-wasm clean
+.PHONY: all setup wasm transcode image manifests venv run test lint native-test e2e fuzz-smoke fuzz bench bench-wasm clean
 
 all: wasm transcode
+
+# The rustup target and components, cargo-fuzz (the fuzz smoke of `make test`; it needs a C++
+# compiler for libFuzzer), binaryen's wasm-opt (`make wasm`), skopeo and the CNCF distribution
+# registry (the OCI round trip in tests/e2e/test_deploy.py), and .venv. apt-get runs through sudo
+# unless you are root. CI (.ci/run) runs this target.
+APT_PACKAGES := binaryen skopeo docker-registry g++ python3-venv
+SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+
+setup:
+	rustup target add wasm32-wasip1
+	rustup component add rustfmt clippy
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	$(APT_INSTALL) $(APT_PACKAGES) || { $(SUDO) apt-get update && $(APT_INSTALL) $(APT_PACKAGES); }
+	$(MAKE) venv
 
 # binaryen's wasm-opt -O3 shrinks the module by about 12 % at the same speed in V8 (-Oz: 2 % smaller
 # again, but 6-10 % slower; BENCHMARKS.md, "Module size"). It reads cargo's own output in deps/ and
@@ -35,9 +51,15 @@ wasm:
 transcode:
 	cargo build --release --bin transcode
 
-# A single-layer OCI image layout of the release .wasm in target/oci (README, "Deploy").
+# A single-layer OCI image layout of the release .wasm in target/oci (docs/deploy.md).
 image: wasm
 	python3 deploy/oci_image.py --wasm $(WASM) --out target/oci
+
+# deploy/ with the digests of that image and module filled in, in target/deploy, ready to apply.
+# IMAGE=oci://your.registry/path:tag and MODULE_URL=https://… set where you pushed them.
+manifests: image venv
+	$(PY) deploy/render_manifests.py --oci target/oci --out target/deploy \
+	    $(if $(IMAGE),--image $(IMAGE)) $(if $(MODULE_URL),--module-url $(MODULE_URL))
 
 $(VENV)/.stamp: tests/requirements.txt
 	python3 -m venv $(VENV)

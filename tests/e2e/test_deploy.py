@@ -3,7 +3,8 @@ manifest's plugin configuration through the filter's own parser (`transcode --ch
 Envoy fetching the module over HTTP with its sha256 pinned; and live configuration through ECDS.
 
 Istio and Envoy Gateway cannot run here: their manifests (deploy/) are checked for the plugin
-configuration they hand the filter, nothing more.
+configuration they hand the filter here, against the CRD schemas in test_crds.py, and the Envoy
+configuration they generate is run in test_mesh.py.
 """
 
 import gzip
@@ -198,6 +199,11 @@ def plugin_configs(path: Path) -> list:
         elif kind == "EnvoyExtensionPolicy":
             for i, wasm in enumerate(doc["spec"]["wasm"]):
                 found.append((f"doc {n}: spec.wasm[{i}].config", json.dumps(wasm["config"])))
+        elif kind == "EnvoyPatchPolicy":
+            for i, patch in enumerate(doc["spec"]["jsonPatches"]):
+                if patch["operation"].get("path", "").endswith("/configuration/value"):
+                    found.append((f"doc {n}: spec.jsonPatches[{i}].operation.value",
+                                  patch["operation"]["value"]))
         else:
             walk(doc, f"doc {n}: ")
     return found
@@ -219,6 +225,7 @@ def test_manifest_plugin_configs_are_accepted_by_the_filter(path):
 def test_deployment_manifests_all_carry_a_plugin_config():
     """The manifests the README documents each hand the filter a configuration that was checked."""
     documented = ["deploy/istio/wasmplugin-oci.yaml", "deploy/istio/wasmplugin-https.yaml",
+                  "deploy/istio/envoyfilter.yaml", "deploy/envoy-gateway/patch-policy.yaml",
                   "deploy/envoy-gateway/extension-policy-image.yaml",
                   "deploy/envoy-gateway/extension-policy-http.yaml", "envoy/envoy.yaml",
                   "envoy/envoy-remote.yaml", "envoy/ecds/responses_transcoder.yaml"]
