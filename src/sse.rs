@@ -6,8 +6,9 @@
 //!
 //! Rules implemented: lines end in `\n`, `\r\n` or `\r` (a `\r\n` split across two chunks counts
 //! once); a blank line dispatches the event; `data:` lines are joined with `\n`; one space after
-//! the colon is dropped; lines starting with `:` are comments (counted, so that a keepalive can be
-//! passed on: [`Framer::take_comments`]); a leading UTF-8 BOM is dropped;
+//! the colon is dropped; lines starting with `:` are comments, reported in their place as
+//! [`Frame::Comment`] (servers send them to keep a quiet connection alive); a leading UTF-8 BOM is
+//! dropped;
 //! `event:`, `id:` and `retry:` are read and ignored (the event type comes from the JSON payload).
 //! An event whose data buffer is empty is not dispatched.
 //!
@@ -59,8 +60,15 @@ pub struct Framer {
     max_event_bytes: usize,
     /// Set once the cap was exceeded; the framer then ignores all input.
     failed: bool,
-    /// Comment lines seen since [`Framer::take_comments`] last asked.
-    comments: u64,
+}
+
+/// What the framer yields, in stream order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// The `data` payload of a complete event.
+    Event(&'a [u8]),
+    /// A comment line.
+    Comment,
 }
 
 impl Framer {
@@ -73,14 +81,7 @@ impl Framer {
             bom_matched: Some(0),
             max_event_bytes,
             failed: false,
-            comments: 0,
         }
-    }
-
-    /// How many comment lines (`: …`, what servers send to keep a quiet connection alive) the
-    /// input held since the last call.
-    pub fn take_comments(&mut self) -> u64 {
-        std::mem::take(&mut self.comments)
     }
 
     /// Bytes currently held back waiting for the rest of an event.
@@ -88,11 +89,11 @@ impl Framer {
         self.line.len() + self.data.len()
     }
 
-    /// Frames `input`, calling `on_event` with the data payload of every event it completes.
+    /// Frames `input`, calling `on_event` with every event it completes and every comment line.
     pub fn feed(
         &mut self,
         input: &[u8],
-        on_event: &mut impl FnMut(&[u8]),
+        on_event: &mut impl FnMut(Frame),
     ) -> Result<(), FrameError> {
         if self.failed {
             return Err(self.too_large());
@@ -153,7 +154,7 @@ impl Framer {
     }
 
     /// Ends the input: a pending unterminated line and a pending event are dispatched.
-    pub fn finish(&mut self, on_event: &mut impl FnMut(&[u8])) -> Result<(), FrameError> {
+    pub fn finish(&mut self, on_event: &mut impl FnMut(Frame)) -> Result<(), FrameError> {
         if self.failed {
             return Err(self.too_large());
         }
@@ -201,7 +202,7 @@ impl Framer {
         &mut self,
         line: &'l [u8],
         pending: &mut Option<&'l [u8]>,
-        on_event: &mut impl FnMut(&[u8]),
+        on_event: &mut impl FnMut(Frame),
     ) -> Result<(), FrameError> {
         match classify(line) {
             Line::Blank => {
@@ -219,7 +220,7 @@ impl Framer {
                 self.check_cap(0)
             }
             Line::Comment => {
-                self.comments += 1;
+                on_event(Frame::Comment);
                 Ok(())
             }
             Line::Other => Ok(()),
@@ -229,12 +230,12 @@ impl Framer {
     /// Dispatches the event ending here: its one data value `pending`, else the joined `data`
     /// (not dispatched when the event had no `data:` line).
     #[inline]
-    fn dispatch(&mut self, pending: Option<&[u8]>, on_event: &mut impl FnMut(&[u8])) {
+    fn dispatch(&mut self, pending: Option<&[u8]>, on_event: &mut impl FnMut(Frame)) {
         match pending {
-            Some(value) => on_event(value),
+            Some(value) => on_event(Frame::Event(value)),
             None => {
                 if let Some((b'\n', payload)) = self.data.split_last() {
-                    on_event(payload);
+                    on_event(Frame::Event(payload));
                 }
             }
         }
@@ -325,7 +326,11 @@ mod tests {
     ) -> (Vec<String>, Result<(), FrameError>) {
         let mut framer = Framer::new(cap);
         let mut events = Vec::new();
-        let mut push = |d: &[u8]| events.push(String::from_utf8_lossy(d).into_owned());
+        let mut push = |frame: Frame| {
+            if let Frame::Event(d) = frame {
+                events.push(String::from_utf8_lossy(d).into_owned());
+            }
+        };
         for chunk in input.chunks(piece.max(1)) {
             if let Err(e) = framer.feed(chunk, &mut push) {
                 return (events, Err(e));
@@ -349,7 +354,11 @@ mod tests {
         for at in 0..=input.len() {
             let mut framer = Framer::new(1 << 20);
             let mut events = Vec::new();
-            let mut push = |d: &[u8]| events.push(String::from_utf8_lossy(d).into_owned());
+            let mut push = |frame: Frame| {
+                if let Frame::Event(d) = frame {
+                    events.push(String::from_utf8_lossy(d).into_owned());
+                }
+            };
             let (a, b) = input.split_at(at);
             framer.feed(a, &mut push).unwrap();
             framer.feed(b, &mut push).unwrap();
@@ -383,6 +392,26 @@ mod tests {
             frame_every_split(b"data: one\ndata:two\ndata:  three\n\n"),
             ["one\ntwo\n three"]
         );
+    }
+
+    #[test]
+    fn comments_are_reported_where_they_stand() {
+        let input = b": a\n\ndata: 1\n: b\ndata: 2\n\n:c\r\n";
+        for piece in 1..=input.len() {
+            let mut framer = Framer::new(1024);
+            let mut seen = Vec::new();
+            let mut push = |frame: Frame| {
+                seen.push(match frame {
+                    Frame::Event(d) => String::from_utf8_lossy(d).into_owned(),
+                    Frame::Comment => ":".to_owned(),
+                })
+            };
+            for chunk in input.chunks(piece) {
+                framer.feed(chunk, &mut push).unwrap();
+            }
+            framer.finish(&mut push).unwrap();
+            assert_eq!(seen, [":", ":", "1\n2", ":"], "piece size {piece}");
+        }
     }
 
     #[test]
@@ -440,7 +469,7 @@ mod tests {
     fn held_bytes_never_exceed_the_cap() {
         let input = "data: abcdefgh\n".repeat(20);
         let mut framer = Framer::new(50);
-        let mut ignore = |_: &[u8]| {};
+        let mut ignore = |_: Frame| {};
         for chunk in input.as_bytes().chunks(3) {
             if framer.feed(chunk, &mut ignore).is_err() {
                 break;

@@ -16,7 +16,7 @@ use crate::fast_path;
 use crate::interactions::InteractionsEncoder;
 use crate::outcome::{IncompleteReason, OutcomeKind, StreamInfo, TerminalOutcome, UpstreamError};
 use crate::responses::{Delta, Event, EventKind, Usage};
-use crate::sse::{FrameError, Framer};
+use crate::sse::{Frame, FrameError, Framer};
 
 /// What an upstream keepalive becomes in every dialect.
 pub const KEEPALIVE: &[u8] = b": keepalive\n\n";
@@ -143,15 +143,9 @@ impl Transcoder {
         }
         let Transcoder { framer, stream } = self;
         if let Err(FrameError::EventTooLarge { limit }) =
-            framer.feed(input, &mut |data| stream.on_data(data, out))
+            framer.feed(input, &mut |frame| stream.on_frame(frame, out))
         {
             stream.end(&TerminalOutcome::EventTooLarge { limit }, out);
-        }
-        let comments = framer.take_comments();
-        if comments > 0 {
-            // One comment passes on however many the chunk held: it only has to show traffic.
-            stream.stats.keepalives += comments - 1;
-            stream.keepalive(out);
         }
     }
 
@@ -161,7 +155,7 @@ impl Transcoder {
         let Transcoder { framer, stream } = self;
         if !stream.finished {
             if let Err(FrameError::EventTooLarge { limit }) =
-                framer.finish(&mut |data| stream.on_data(data, out))
+                framer.finish(&mut |frame| stream.on_frame(frame, out))
             {
                 stream.end(&TerminalOutcome::EventTooLarge { limit }, out);
             }
@@ -194,6 +188,14 @@ impl Transcoder {
 }
 
 impl Stream {
+    #[inline(always)]
+    fn on_frame(&mut self, frame: Frame, out: &mut Vec<u8>) {
+        match frame {
+            Frame::Event(data) => self.on_data(data, out),
+            Frame::Comment => self.keepalive(out),
+        }
+    }
+
     fn on_data(&mut self, data: &[u8], out: &mut Vec<u8>) {
         if self.finished || data.is_empty() {
             return;

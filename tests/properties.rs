@@ -7,7 +7,7 @@ mod common;
 use common::deltas::{self, Choices};
 use common::invariants::{check_all, check_fast_path, check_output, pieces, run};
 use proptest::prelude::*;
-use responses_transcoder::sse::Framer;
+use responses_transcoder::sse::{Frame, Framer};
 use responses_transcoder::{Dialect, StreamOptions};
 use std::sync::OnceLock;
 
@@ -255,17 +255,23 @@ proptest! {
         check_fast_path(StreamOptions::default(), real, &chunks).map_err(TestCaseError::fail)?;
     }
 
-    /// The framer yields the same events however its input is cut, CR / LF / CRLF included.
+    /// The framer yields the same events and comments, in the same order, however its input is
+    /// cut, CR / LF / CRLF included.
     #[test]
     fn framer_is_split_invariant(input in sse_soup(), chunks in chunkings()) {
         let frame = |chunks: &[usize]| {
             let mut framer = Framer::new(1 << 20);
-            let mut events: Vec<Vec<u8>> = Vec::new();
+            // An event's payload, or `None` for a comment: both must stand in the same place.
+            let mut frames: Vec<Option<Vec<u8>>> = Vec::new();
+            let mut push = |frame: Frame| frames.push(match frame {
+                Frame::Event(data) => Some(data.to_vec()),
+                Frame::Comment => None,
+            });
             for piece in pieces(&input, chunks) {
-                framer.feed(piece, &mut |e: &[u8]| events.push(e.to_vec())).unwrap();
+                framer.feed(piece, &mut push).unwrap();
             }
-            framer.finish(&mut |e: &[u8]| events.push(e.to_vec())).unwrap();
-            events
+            framer.finish(&mut push).unwrap();
+            frames
         };
         prop_assert_eq!(frame(&chunks), frame(&[usize::MAX]));
     }

@@ -13,7 +13,7 @@
 //!   without a terminal event.
 
 use crate::json::{push_raw, push_u64, Fields, ObjectWriter};
-use crate::sse::Framer;
+use crate::sse::{Frame, Framer};
 use serde_json::value::RawValue;
 
 /// The events of a stream carrying the response `body`, as SSE bytes; `None` when `body` is not
@@ -72,8 +72,11 @@ pub fn stream_of_object(body: &[u8]) -> Option<Vec<u8>> {
 pub fn object_of_stream(body: &[u8], max_event_bytes: usize) -> Vec<u8> {
     let mut framer = Framer::new(max_event_bytes);
     let mut last: Option<Vec<u8>> = None;
-    let mut take = |data: &[u8]| {
-        if let Some(found) = terminal_of(data) {
+    let mut take = |frame: Frame| {
+        if let Some(found) = match frame {
+            Frame::Event(data) => terminal_of(data),
+            Frame::Comment => None,
+        } {
             last = Some(found);
         }
     };
