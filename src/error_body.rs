@@ -1,5 +1,5 @@
 //! Non-2xx upstream error bodies rewritten into the client dialect's error body (the HTTP status
-//! is kept by the filter). The upstream speaks OpenAI's `{"error":{"message","type","code",
+//! is kept by the filter), and the bodies of the filter's own refusals and gateway errors. The upstream speaks OpenAI's `{"error":{"message","type","code",
 //! "param"}}`; a body that is not that shape is carried as the message text.
 
 use crate::config::Dialect;
@@ -79,13 +79,16 @@ pub fn rewrite(dialect: Dialect, status: u16, body: &[u8]) -> Option<Vec<u8>> {
             out.extend_from_slice(google_status(status).as_bytes());
             out.extend_from_slice(b"\"}}");
         }
+        Dialect::Anthropic => anthropic_error(&mut out, anthropic_type(status), message),
     }
     Some(out)
 }
 
 /// The error body answering a refused request, in the client's dialect: OpenAI's
 /// `{"error":{"message","type":"invalid_request_error","param","code"}}` for Chat, Google's
-/// `{"error":{"code":<status>,"message","status":"INVALID_ARGUMENT"}}` for Interactions.
+/// `{"error":{"code":<status>,"message","status":"INVALID_ARGUMENT"}}` for Interactions,
+/// Anthropic's `{"type":"error","error":{"type":"invalid_request_error","message"}}` (the type
+/// by the status: `request_too_large` for 413, `not_found_error` for 404).
 pub fn rejection(dialect: Dialect, rejection: &Rejection) -> Vec<u8> {
     let mut out = Vec::with_capacity(rejection.message.len() + 128);
     match dialect {
@@ -110,6 +113,12 @@ pub fn rejection(dialect: Dialect, rejection: &Rejection) -> Vec<u8> {
             out.extend_from_slice(google_status(rejection.status).as_bytes());
             out.extend_from_slice(b"\"}}");
         }
+        Dialect::Anthropic => {
+            let mut message = Vec::with_capacity(rejection.message.len() + 2);
+            push_str(&mut message, &rejection.message);
+            let message = std::str::from_utf8(&message).unwrap_or("\"invalid request\"");
+            anthropic_error(&mut out, anthropic_type(rejection.status), message);
+        }
     }
     out
 }
@@ -117,7 +126,8 @@ pub fn rejection(dialect: Dialect, rejection: &Rejection) -> Vec<u8> {
 /// The error body of an answer the gateway itself makes (an unreadable, compressed or oversized
 /// upstream answer), in the client's dialect: OpenAI's `{"error":{"message","type":
 /// "upstream_error","code","param":null}}` for Chat, Google's `{"error":{"code":<status>,"message",
-/// "status"}}` for Interactions.
+/// "status"}}` for Interactions, Anthropic's `{"type":"error","error":{"type","message"}}` (the
+/// type by the status) for Anthropic.
 pub fn gateway(dialect: Dialect, status: u16, code: &str, message: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len() + 128);
     match dialect {
@@ -137,8 +147,41 @@ pub fn gateway(dialect: Dialect, status: u16, code: &str, message: &str) -> Vec<
             out.extend_from_slice(google_status(status).as_bytes());
             out.extend_from_slice(b"\"}}");
         }
+        Dialect::Anthropic => {
+            let mut quoted = Vec::with_capacity(message.len() + 2);
+            push_str(&mut quoted, message);
+            let quoted = std::str::from_utf8(&quoted).unwrap_or("\"gateway error\"");
+            anthropic_error(&mut out, anthropic_type(status), quoted);
+        }
     }
     out
+}
+
+/// Appends Anthropic's error body `{"type":"error","error":{"type":<kind>,"message":<message>}}`;
+/// `message` is a JSON string literal.
+pub fn anthropic_error(out: &mut Vec<u8>, kind: &str, message: &str) {
+    out.extend_from_slice(b"{\"type\":\"error\",\"error\":{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"message\":");
+    push_raw(out, message);
+    out.extend_from_slice(b"}}");
+}
+
+/// Anthropic's error type for an HTTP status, as its API documents them (`api_error` for any
+/// other 5xx, `invalid_request_error` for any other 4xx).
+pub fn anthropic_type(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        504 => "timeout_error",
+        503 | 529 => "overloaded_error",
+        400..=499 => "invalid_request_error",
+        _ => "api_error",
+    }
 }
 
 /// Google's canonical status name for an HTTP status.
@@ -162,6 +205,43 @@ fn google_status(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anthropic_bodies_use_anthropics_shape_and_vocabulary() {
+        let body = br#"{"error": {"message": "Slow down", "type": "requests", "code": "rate_limit_exceeded"}}"#;
+        let out: serde_json::Value =
+            serde_json::from_slice(&rewrite(Dialect::Anthropic, 429, body).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            serde_json::json!({"type": "error", "error": {"type": "rate_limit_error", "message": "Slow down"}})
+        );
+        let refused = Rejection::too_large(10);
+        let out: serde_json::Value =
+            serde_json::from_slice(&rejection(Dialect::Anthropic, &refused)).unwrap();
+        assert_eq!(out["error"]["type"], "request_too_large");
+        let out: serde_json::Value = serde_json::from_slice(&gateway(
+            Dialect::Anthropic,
+            503,
+            "upstream_error",
+            "no \"healthy\" upstream",
+        ))
+        .unwrap();
+        assert_eq!(out["error"]["type"], "overloaded_error");
+        assert_eq!(out["error"]["message"], "no \"healthy\" upstream");
+        for (status, kind) in [
+            (400, "invalid_request_error"),
+            (401, "authentication_error"),
+            (403, "permission_error"),
+            (404, "not_found_error"),
+            (415, "invalid_request_error"),
+            (500, "api_error"),
+            (502, "api_error"),
+            (504, "timeout_error"),
+            (529, "overloaded_error"),
+        ] {
+            assert_eq!(anthropic_type(status), kind, "{status}");
+        }
+    }
 
     #[test]
     fn openai_error_is_kept_for_chat() {

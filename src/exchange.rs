@@ -12,6 +12,7 @@
 //! | request of a selected dialect | `accept-encoding` removed (the answer must be readable) |
 //! | create request (`route`) | body buffered, translated, sent to `responses_path` with its `content-length` when headers can wait; the client's path kept in `x-envoy-original-path` (as Envoy's own rewrites do) |
 //! | request body refused by the translator | 400 in the dialect, nothing upstream |
+//! | an endpoint of the dialect's API with no Responses equivalent (`route`: Anthropic's `count_tokens`) | 404 in the dialect, nothing upstream (after the body is read when headers can wait) |
 //! | request over `max_request_bytes`, or `content-encoding` other than identity | 413 / 415 in the dialect, after the body has been read and dropped (so a client still sending gets the answer, not a reset) when headers can wait; at once otherwise |
 //! | SSE answer to a stream | transcoded chunk by chunk; keepalives passed on as `: keepalive` |
 //! | SSE answer to a unary call | the unary object of the stream's terminal response |
@@ -36,7 +37,7 @@ use crate::responses::reshape;
 use crate::route::{route, AnswerKind, Route};
 use crate::telemetry::{Counter, Report};
 use crate::transcoder::Transcoder;
-use crate::{chat, error_body, interactions};
+use crate::{anthropic, chat, error_body, interactions};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -269,6 +270,19 @@ impl Exchange {
             }
             Route::Create if !config.translate_requests => Flow::Continue,
             Route::Create => self.create_headers(host, &config, &path, end_of_stream, now),
+            Route::Refuse(rejection) => {
+                let holds = config.header_hold == HeaderHold::On
+                    || (config.header_hold == HeaderHold::Detect && self.worker.holds.get());
+                if end_of_stream || !holds {
+                    return self.refuse(host, &rejection);
+                }
+                // Answered once the body is read, so that a client still sending gets it.
+                self.request = RequestState::Draining {
+                    received: 0,
+                    rejection,
+                };
+                Flow::Pause
+            }
         }
     }
 
@@ -393,6 +407,7 @@ impl Exchange {
         let translated = match self.dialect {
             Dialect::Chat => chat::request::translate(body, &self.config.request),
             Dialect::Interactions => interactions::request::translate(body, &self.config.request),
+            Dialect::Anthropic => anthropic::request::translate(body, &self.config.request),
             Dialect::Passthrough => return Flow::Continue,
         };
         match translated {
@@ -736,6 +751,7 @@ impl Exchange {
         let options = self.config.stream_options(None);
         let answer: UnaryAnswer = match self.dialect {
             Dialect::Interactions => interactions::unary::translate(body, &options),
+            Dialect::Anthropic => anthropic::unary::translate(body, &options),
             Dialect::Chat | Dialect::Passthrough => chat::unary::translate(body, &options),
         };
         host.add(Counter::Unary(self.dialect), 1);

@@ -84,6 +84,23 @@ impl Rejection {
         }
     }
 
+    /// An endpoint of the client's API that the gateway does not serve (404).
+    pub fn no_endpoint(method: &str, path: &str) -> Self {
+        Rejection {
+            status: 404,
+            message: [
+                "The gateway does not serve ",
+                method,
+                " ",
+                path,
+                ": the Responses API behind it has no equivalent.",
+            ]
+            .concat(),
+            param: None,
+            code: "not_found",
+        }
+    }
+
     /// A field that has no equivalent in the Responses API (and is not configured to be dropped).
     pub fn unsupported(param: &Path, why: &str) -> Refusal {
         named(

@@ -7,6 +7,8 @@
 //! | interactions | `GET …/interactions/{id}` (`stream=true`, `last_event_id=N`) | `GET /v1/responses/{id}` (`starting_after=N`) | stream or `Interaction` |
 //! | interactions | `POST …/interactions/{id}/cancel` | `POST /v1/responses/{id}/cancel` | `Interaction` |
 //! | interactions | `DELETE …/interactions/{id}` | `DELETE /v1/responses/{id}` | `{}` |
+//! | anthropic | `POST …/v1/messages` (trailing `/` too) | `POST <responses_path>`, body translated | stream or `Message` |
+//! | anthropic | any other request under `/v1/messages/` (`count_tokens`, `batches`) | none | 404 `not_found_error` in Anthropic's shape |
 //!
 //! The create path is recognised the same way by dialect selection ([`crate::Config::select_dialect`])
 //! and here: with or without one trailing `/`. Any other request of a selected dialect is forwarded
@@ -14,6 +16,7 @@
 //! error.
 
 use crate::config::Dialect;
+use crate::request::Rejection;
 
 /// What the filter does with one client request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,9 @@ pub enum Route {
     },
     /// Forwarded as it came.
     Forward,
+    /// An endpoint of the client's API that the Responses API has no equivalent for: answered by
+    /// the filter with this rejection, nothing upstream.
+    Refuse(Box<Rejection>),
 }
 
 /// The answer a client expects, which decides what the upstream's answer becomes.
@@ -49,6 +55,7 @@ pub fn route(dialect: Dialect, method: &str, path: &str) -> Route {
     match dialect {
         Dialect::Chat if method == "POST" && route.ends_with("/chat/completions") => Route::Create,
         Dialect::Interactions => interactions(method, route, query),
+        Dialect::Anthropic => anthropic(method, route),
         Dialect::Chat | Dialect::Passthrough => Route::Forward,
     }
 }
@@ -86,6 +93,21 @@ fn interactions(method: &str, route: &str, query: &str) -> Route {
             kind: AnswerKind::Deletion,
         },
         _ => Route::Forward,
+    }
+}
+
+/// Anthropic Messages: `POST …/v1/messages` is a create; the other endpoints under it
+/// (`count_tokens`, message batches) have no Responses equivalent and are answered here, so that
+/// the client gets Anthropic's error shape rather than the upstream's 404.
+fn anthropic(method: &str, route: &str) -> Route {
+    if route.ends_with("/v1/messages") && method == "POST" {
+        return Route::Create;
+    }
+    let under = route.ends_with("/v1/messages") || route.contains("/v1/messages/");
+    if under {
+        Route::Refuse(Box::new(Rejection::no_endpoint(method, route)))
+    } else {
+        Route::Forward
     }
 }
 
@@ -170,6 +192,34 @@ mod tests {
         );
         assert_eq!(
             route(Dialect::Passthrough, "POST", "/v1/chat/completions"),
+            Route::Forward
+        );
+    }
+
+    #[test]
+    fn anthropic_create_and_other_endpoints() {
+        for path in ["/v1/messages", "/v1/messages/", "/proxy/v1/messages?beta=true"] {
+            assert_eq!(
+                route(Dialect::Anthropic, "POST", path),
+                Route::Create,
+                "{path}"
+            );
+        }
+        for (method, path) in [
+            ("POST", "/v1/messages/count_tokens"),
+            ("POST", "/v1/messages/batches"),
+            ("GET", "/v1/messages"),
+        ] {
+            match route(Dialect::Anthropic, method, path) {
+                Route::Refuse(rejection) => {
+                    assert_eq!(rejection.status, 404);
+                    assert!(rejection.message.contains(path), "{}", rejection.message);
+                }
+                other => panic!("{method} {path}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            route(Dialect::Anthropic, "POST", "/v1/responses"),
             Route::Forward
         );
     }

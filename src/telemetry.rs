@@ -71,7 +71,7 @@ pub enum TokenKind {
 impl Counter {
     /// Every metric the filter defines.
     pub fn all() -> Vec<Counter> {
-        let dialects = [Dialect::Chat, Dialect::Interactions];
+        let dialects = [Dialect::Chat, Dialect::Interactions, Dialect::Anthropic];
         let mut all = vec![
             Counter::StreamsActive,
             Counter::StreamsAborted,
@@ -218,6 +218,7 @@ impl Report {
             counts.push((Counter::Outcome(outcome), 1));
             let dialect = match self.dialect {
                 Dialect::Interactions => Dialect::Interactions,
+                Dialect::Anthropic => Dialect::Anthropic,
                 Dialect::Chat | Dialect::Passthrough => Dialect::Chat,
             };
             counts.push((Counter::DialectOutcome(dialect, outcome), 1));
@@ -331,6 +332,9 @@ mod tests {
             "outcome.completed",
             "chat.outcome.failed",
             "interactions.outcome.rejected",
+            "streams.anthropic",
+            "unary.anthropic",
+            "anthropic.outcome.failed",
             "keepalives",
         ] {
             assert!(names.iter().any(|n| n == name), "{name}");

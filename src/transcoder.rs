@@ -10,6 +10,7 @@
 //! identity is fixed; every other event, and any delta the fast path finds unusual, the full
 //! parse. Both end in the same encoder call, so the output does not depend on which one read it.
 
+use crate::anthropic::AnthropicEncoder;
 use crate::chat::ChatEncoder;
 use crate::config::{Dialect, InvalidEventPolicy, StreamOptions};
 use crate::fast_path;
@@ -45,6 +46,7 @@ pub struct Stats {
 enum Encoder {
     Chat(ChatEncoder),
     Interactions(InteractionsEncoder),
+    Anthropic(AnthropicEncoder),
 }
 
 impl Encoder {
@@ -52,6 +54,7 @@ impl Encoder {
         match self {
             Encoder::Chat(chat) => chat.event(info, kind, event, out),
             Encoder::Interactions(interactions) => interactions.event(info, kind, event, out),
+            Encoder::Anthropic(anthropic) => anthropic.event(info, kind, event, out),
         }
     }
 
@@ -59,6 +62,7 @@ impl Encoder {
         match self {
             Encoder::Chat(chat) => chat.delta(info, delta, out),
             Encoder::Interactions(interactions) => interactions.delta(info, delta, out),
+            Encoder::Anthropic(anthropic) => anthropic.delta(info, delta, out),
         }
     }
 
@@ -74,6 +78,7 @@ impl Encoder {
             Encoder::Interactions(interactions) => {
                 interactions.terminal(info, outcome, event_id, out)
             }
+            Encoder::Anthropic(anthropic) => anthropic.terminal(info, outcome, out),
         }
     }
 
@@ -81,6 +86,7 @@ impl Encoder {
         match self {
             Encoder::Chat(chat) => chat.frames(),
             Encoder::Interactions(interactions) => interactions.frames(),
+            Encoder::Anthropic(anthropic) => anthropic.frames(),
         }
     }
 }
@@ -113,6 +119,7 @@ impl Transcoder {
         let encoder = match dialect {
             Dialect::Chat => Encoder::Chat(ChatEncoder::new(options)),
             Dialect::Interactions => Encoder::Interactions(InteractionsEncoder::new(options)),
+            Dialect::Anthropic => Encoder::Anthropic(AnthropicEncoder::new(options)),
             Dialect::Passthrough => return None,
         };
         Some(Transcoder {

@@ -1,6 +1,7 @@
-//! Arbitrary bytes as a client request (Chat or Interactions) and as an upstream unary answer.
-//! The first byte picks which: no panic; a translated request is one JSON object naming a model;
-//! a refusal is a 400 or 413 whose error body, in both dialects, is valid JSON naming its message;
+//! Arbitrary bytes as a client request (Chat, Interactions or Anthropic) and as an upstream unary
+//! answer. The first byte picks which: no panic; a translated request is one JSON object naming a
+//! model; a refusal is a 400 or 413 whose error body, in every dialect, is valid JSON naming its
+//! message;
 //! a unary answer is valid JSON with an HTTP status.
 #![no_main]
 

@@ -43,14 +43,14 @@ pub fn check_dialect(dialect: Dialect, data: &[u8]) {
 /// request or unary answer; the rest is the body.
 pub fn check_request(data: &[u8]) {
     use responses_transcoder::request::RequestOptions;
-    use responses_transcoder::{chat, error_body, interactions};
+    use responses_transcoder::{anthropic, chat, error_body, interactions};
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    let dialect = if selector & 1 == 0 {
-        Dialect::Chat
-    } else {
-        Dialect::Interactions
+    let dialect = match (selector & 16, selector & 1) {
+        (16, _) => Dialect::Anthropic,
+        (_, 0) => Dialect::Chat,
+        _ => Dialect::Interactions,
     };
     let options = StreamOptions {
         emit_reasoning: selector & 4 == 0,
@@ -61,6 +61,7 @@ pub fn check_request(data: &[u8]) {
             drop_unsupported_fields: chat::request::UNSUPPORTED_FIELDS
                 .iter()
                 .chain(interactions::request::UNSUPPORTED_FIELDS)
+                .chain(anthropic::request::UNSUPPORTED_FIELDS)
                 .map(|f| f.to_string())
                 .collect(),
         };
@@ -71,6 +72,7 @@ pub fn check_request(data: &[u8]) {
         };
         let translated = match dialect {
             Dialect::Interactions => interactions::request::translate(body, &request_options),
+            Dialect::Anthropic => anthropic::request::translate(body, &request_options),
             _ => chat::request::translate(body, &request_options),
         };
         match translated {
@@ -85,16 +87,20 @@ pub fn check_request(data: &[u8]) {
             Err(rejection) => {
                 assert!(matches!(rejection.status, 400 | 413), "{rejection:?}");
                 assert!(!rejection.message.is_empty());
-                for dialect in [Dialect::Chat, Dialect::Interactions] {
+                for dialect in invariants::DIALECTS {
                     let body = error_body::rejection(dialect, &rejection);
                     let value: serde_json::Value = json(&body).expect("an error body is JSON");
                     assert!(value["error"]["message"].is_string());
+                    if dialect == Dialect::Anthropic {
+                        assert_eq!(value["type"], "error");
+                    }
                 }
             }
         }
     } else {
         let answer = match dialect {
             Dialect::Interactions => interactions::unary::translate(body, &options),
+            Dialect::Anthropic => anthropic::unary::translate(body, &options),
             _ => chat::unary::translate(body, &options),
         };
         assert!(

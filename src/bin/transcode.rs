@@ -2,7 +2,7 @@
 //! benchmarks; and checks a plugin configuration before it is deployed.
 //!
 //! ```text
-//! transcode --to chat|interactions [--split N] [--repeat R] [FILE]
+//! transcode --to chat|interactions|anthropic [--split N] [--repeat R] [FILE]
 //! transcode --check-config FILE
 //! ```
 //!
@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = concat!(
-    "usage: transcode --to chat|interactions [--split N] [--repeat R] [FILE]\n",
+    "usage: transcode --to chat|interactions|anthropic [--split N] [--repeat R] [FILE]\n",
     "       transcode --check-config FILE"
 );
 
@@ -60,10 +60,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
             "--to" => {
                 let name = args.next().ok_or("--to needs a dialect")?;
                 dialect = match Dialect::parse(&name) {
-                    Some(d @ (Dialect::Chat | Dialect::Interactions)) => Some(d),
+                    Some(d @ (Dialect::Chat | Dialect::Interactions | Dialect::Anthropic)) => Some(d),
                     _ => {
                         return Err(format!(
-                            "--to: unknown dialect {name:?} (chat or interactions)"
+                            "--to: unknown dialect {name:?} (chat, interactions or anthropic)"
                         ))
                     }
                 };

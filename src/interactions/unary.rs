@@ -326,7 +326,7 @@ fn push_function_call(out: &mut Vec<u8>, item: &Item) {
 
 /// A call's arguments as an object: the parsed JSON object, `{}` when there are none, else
 /// `{"input": "<text>"}`.
-fn push_arguments(out: &mut Vec<u8>, item: &Item) {
+pub(crate) fn push_arguments(out: &mut Vec<u8>, item: &Item) {
     let text = item
         .call_arguments()
         .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())

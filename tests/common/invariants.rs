@@ -45,14 +45,17 @@ fn drive(
     Ok((out, transcoder.stats()))
 }
 
-/// Checks that the fast path changes nothing: in both dialects, `input` whole and in `chunks`
+/// Every dialect that transcodes.
+pub const DIALECTS: [Dialect; 3] = [Dialect::Chat, Dialect::Interactions, Dialect::Anthropic];
+
+/// Checks that the fast path changes nothing: in every dialect, `input` whole and in `chunks`
 /// gives the same bytes and the same counters as every event through the full parse.
 pub fn check_fast_path(
     options: StreamOptions,
     input: &[u8],
     chunks: &[usize],
 ) -> Result<(), String> {
-    for dialect in [Dialect::Chat, Dialect::Interactions] {
+    for dialect in DIALECTS {
         let transcoder = || Transcoder::new(dialect, options).ok_or("dialect does not transcode");
         let reference = drive(
             transcoder()?.without_fast_path(),
@@ -99,9 +102,9 @@ pub fn pieces<'a>(input: &'a [u8], lengths: &'a [usize]) -> impl Iterator<Item =
     })
 }
 
-/// Checks `input` in both dialects: the output is the same whole and in `chunks`, and well formed.
+/// Checks `input` in every dialect: the output is the same whole and in `chunks`, and well formed.
 pub fn check_all(options: StreamOptions, input: &[u8], chunks: &[usize]) -> Result<(), String> {
-    for dialect in [Dialect::Chat, Dialect::Interactions] {
+    for dialect in DIALECTS {
         let whole = run(dialect, options, input, &[usize::MAX])?;
         let split = run(dialect, options, input, chunks)?;
         if whole != split {
@@ -128,6 +131,7 @@ pub fn check_output(dialect: Dialect, out: &[u8]) -> Result<(), String> {
     match dialect {
         Dialect::Chat => check_chat(&blocks),
         Dialect::Interactions => check_interactions(&blocks),
+        Dialect::Anthropic => check_anthropic(&blocks),
         Dialect::Passthrough => Err("passthrough has no output format".into()),
     }
 }
@@ -303,6 +307,91 @@ fn check_interactions(blocks: &[&str]) -> Result<(), String> {
     }
     if open.is_some() {
         return Err(format!("a step is still open at the terminal: {terminal}"));
+    }
+    Ok(())
+}
+
+/// Anthropic: `event:` + one `data:` line whose `type` is the event name; `message_start` first
+/// (unless the stream fails at once); blocks opened, filled and closed in order with indices
+/// 0, 1, 2, …; exactly one ending, last: `message_delta` + `message_stop`, or one `error`.
+fn check_anthropic(blocks: &[&str]) -> Result<(), String> {
+    let (mut started, mut open, mut next_index) = (false, None::<u64>, 0u64);
+    let (mut delta_seen, mut ended) = (false, false);
+    for (n, block) in blocks.iter().enumerate() {
+        if ended {
+            return Err(format!("output after the ending: {block}"));
+        }
+        let (event_line, data_line) = block
+            .split_once('\n')
+            .ok_or_else(|| format!("not two lines: {block}"))?;
+        let name = event_line
+            .strip_prefix("event: ")
+            .ok_or_else(|| format!("no event line: {block}"))?;
+        let data = data_line
+            .strip_prefix("data: ")
+            .filter(|d| !d.contains('\n'))
+            .ok_or_else(|| format!("not one data line: {block}"))?;
+        if !data.starts_with(&format!("{{\"type\":\"{name}\"")) {
+            return Err(format!("type is not first or differs: {block}"));
+        }
+        let value = parse(data)?;
+        if name != "error" && name != "message_start" && !started {
+            return Err(format!("{name} before message_start"));
+        }
+        if delta_seen && name != "message_stop" {
+            return Err(format!("{name} after message_delta"));
+        }
+        let index = value["index"].as_u64();
+        match name {
+            "message_start" => {
+                if n != 0 {
+                    return Err("message_start is not first".into());
+                }
+                started = true;
+            }
+            "content_block_start" => {
+                if open.is_some() || index != Some(next_index) {
+                    return Err(format!("content_block_start out of order: {data}"));
+                }
+                open = index;
+                next_index += 1;
+            }
+            "content_block_delta" | "content_block_stop" => {
+                if open.is_none() || index != open {
+                    return Err(format!("{name} outside its block: {data}"));
+                }
+                if name == "content_block_stop" {
+                    open = None;
+                }
+            }
+            "message_delta" => {
+                if open.is_some() {
+                    return Err("message_delta with a block open".into());
+                }
+                if value["delta"]["stop_reason"].as_str().is_none() {
+                    return Err(format!("message_delta without stop_reason: {data}"));
+                }
+                delta_seen = true;
+            }
+            "message_stop" => {
+                if !delta_seen {
+                    return Err("message_stop without message_delta".into());
+                }
+                ended = true;
+            }
+            "error" => {
+                if value["error"]["message"].as_str().is_none()
+                    || value["error"]["type"].as_str().is_none()
+                {
+                    return Err(format!("error without type or message: {data}"));
+                }
+                ended = true;
+            }
+            other => return Err(format!("unknown event {other}")),
+        }
+    }
+    if !ended {
+        return Err("no ending (message_stop or error)".into());
     }
     Ok(())
 }
