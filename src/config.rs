@@ -556,7 +556,11 @@ mod tests {
             "/v1/messages?beta=true",
             "/v1/messages/count_tokens",
         ] {
-            assert_eq!(config.select_dialect(None, path), Dialect::Anthropic, "{path}");
+            assert_eq!(
+                config.select_dialect(None, path),
+                Dialect::Anthropic,
+                "{path}"
+            );
         }
         assert_eq!(
             config.select_dialect(None, "/v1/messagesx"),

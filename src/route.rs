@@ -198,7 +198,11 @@ mod tests {
 
     #[test]
     fn anthropic_create_and_other_endpoints() {
-        for path in ["/v1/messages", "/v1/messages/", "/proxy/v1/messages?beta=true"] {
+        for path in [
+            "/v1/messages",
+            "/v1/messages/",
+            "/proxy/v1/messages?beta=true",
+        ] {
             assert_eq!(
                 route(Dialect::Anthropic, "POST", path),
                 Route::Create,

@@ -2,7 +2,7 @@
 //! filter tests drive theirs (headers, body chunks with `end_of_stream`, timer ticks), with
 //! assertions on what Envoy would forward upstream and send the client.
 
-use responses_transcoder::config::{Config, HeaderHold};
+use responses_transcoder::config::{Config, Dialect, HeaderHold};
 use responses_transcoder::exchange::{Exchange, Flow, Host, Worker, HOLD_PROBE};
 use responses_transcoder::telemetry::Counter;
 use serde_json::{json, Value};
@@ -748,4 +748,121 @@ fn passthrough_requests_are_untouched() {
 #[test]
 fn header_hold_is_on_off_or_detect() {
     assert_eq!(config("{}").header_hold, HeaderHold::Detect);
+}
+
+// --- Anthropic Messages ----------------------------------------------------------------------
+
+const MESSAGES: &str = "/v1/messages";
+
+fn anthropic_request(extra: Value) -> Vec<u8> {
+    let mut body = json!({"model": "m", "max_tokens": 64,
+        "messages": [{"role": "user", "content": "hi"}]});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    serde_json::to_vec(&body).unwrap()
+}
+
+#[test]
+fn anthropic_create_is_translated_and_streamed_back_as_messages_events() {
+    let config = config(r#"{"header_hold":"on"}"#);
+    let worker = Rc::new(Worker::default());
+    let mut sim = Sim::new(1, &config, &worker);
+    sim.headers(
+        "POST",
+        MESSAGES,
+        &[("anthropic-version", "2023-06-01")],
+        false,
+        0,
+    );
+    assert!(sim.request_paused);
+    sim.body(&anthropic_request(json!({"stream": true})), true);
+    assert_eq!(
+        sim.upstream_header(":path").as_deref(),
+        Some("/v1/responses")
+    );
+    assert_eq!(
+        sim.upstream_header("x-envoy-original-path").as_deref(),
+        Some(MESSAGES)
+    );
+    let sent: Value = serde_json::from_slice(&sim.upstream_body).unwrap();
+    assert_eq!(
+        (sent["max_output_tokens"].clone(), sent["stream"].clone()),
+        (json!(64), json!(true))
+    );
+    sim.respond(200, &[SSE], false);
+    sim.answer(&completed_stream("Hello"), true);
+    let body = String::from_utf8(sim.client_body.clone()).unwrap();
+    assert!(body.starts_with("event: message_start\n"), "{body}");
+    assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
+    assert!(body.contains(r#""delta":{"type":"text_delta","text":"Hello"}"#));
+    assert_eq!(sim.count(Counter::Streams(Dialect::Anthropic)), 1);
+    assert_eq!(
+        sim.envoy.properties.get("dialect").map(String::as_str),
+        Some("anthropic")
+    );
+}
+
+#[test]
+fn anthropic_unary_answer_and_failure_status() {
+    let config = config(r#"{"header_hold":"on"}"#);
+    let worker = Rc::new(Worker::default());
+    let mut sim = Sim::new(1, &config, &worker);
+    sim.headers("POST", MESSAGES, &[], false, 0);
+    sim.body(&anthropic_request(json!({})), true);
+    sim.respond(200, &[JSON], false);
+    sim.answer(object("completed", "Hi").to_string().as_bytes(), true);
+    let message = sim.client_json();
+    assert_eq!(message["type"], "message");
+    assert_eq!(message["content"], json!([{"type": "text", "text": "Hi"}]));
+    assert_eq!(message["stop_reason"], "end_turn");
+    assert_eq!(sim.count(Counter::Unary(Dialect::Anthropic)), 1);
+
+    let mut failed = Sim::new(2, &config, &worker);
+    failed.headers("POST", MESSAGES, &[], false, 0);
+    failed.body(&anthropic_request(json!({})), true);
+    failed.respond(429, &[JSON], false);
+    failed.answer(
+        br#"{"error":{"message":"Slow down","type":"requests","code":"rate_limit_exceeded"}}"#,
+        true,
+    );
+    assert_eq!(failed.client_status(), 429);
+    assert_eq!(
+        failed.client_json(),
+        json!({"type": "error", "error": {"type": "rate_limit_error", "message": "Slow down"}})
+    );
+}
+
+#[test]
+fn anthropic_refusals_are_in_anthropics_shape_and_nothing_goes_upstream() {
+    let config = config(r#"{"header_hold":"on"}"#);
+    let worker = Rc::new(Worker::default());
+    let mut sim = Sim::new(1, &config, &worker);
+    sim.headers("POST", MESSAGES, &[], false, 0);
+    sim.body(&anthropic_request(json!({"top_k": 5})), true);
+    let (status, body) = sim.reply_json();
+    assert_eq!(status, 400);
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("'top_k'"));
+    assert!(sim.upstream_body.is_empty());
+
+    // count_tokens: read to its end, then answered here.
+    let mut count = Sim::new(2, &config, &worker);
+    count.headers("POST", "/v1/messages/count_tokens", &[], false, 0);
+    assert!(count.request_paused && count.envoy.reply.is_none());
+    count.body(&anthropic_request(json!({})), true);
+    let (status, body) = count.reply_json();
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["type"], "not_found_error");
+    assert!(count.upstream_headers.is_none());
+    assert_eq!(count.count(Counter::RequestsRejected), 1);
+
+    // Without a body, or where headers cannot wait: at once.
+    let mut get = Sim::new(3, &config, &worker);
+    get.headers("GET", "/v1/messages/batches", &[], true, 0);
+    assert_eq!(get.reply_json().0, 404);
 }

@@ -300,7 +300,12 @@ impl<'o> Request<'o> {
                 }
                 self.max_output_tokens = n;
             }
-            "messages" => self.input = Conversation { options: self.options }.translate(value)?,
+            "messages" => {
+                self.input = Conversation {
+                    options: self.options,
+                }
+                .translate(value)?
+            }
             "system" => {
                 if is_string(value) {
                     self.object.raw("instructions", raw_string(value, at)?);
@@ -467,7 +472,11 @@ fn system_item(raw: &RawValue) -> Result<Vec<u8>, Refusal> {
 /// A `text` block → `{"type":"input_text","text"}` (`citations` absent or empty: citations
 /// of input text have no Responses form).
 fn input_text(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
-    only_keys(fields, path, &["type", "text", "cache_control", "citations"])?;
+    only_keys(
+        fields,
+        path,
+        &["type", "text", "cache_control", "citations"],
+    )?;
     cache_control(fields, path)?;
     if let Some(citations) = present(fields, "citations") {
         let at = &path.key("citations");
@@ -542,13 +551,21 @@ fn tools(out: &mut Vec<u8>, raw: &RawValue, options: &RequestOptions) -> Result<
             }
         }
         if let Some(examples) = present(&fields, "input_examples") {
-            unsupported(options, INPUT_EXAMPLES, &path.key("input_examples"), examples)?;
+            unsupported(
+                options,
+                INPUT_EXAMPLES,
+                &path.key("input_examples"),
+                examples,
+            )?;
         }
         let mut tool = ObjectWriter::new(list.item());
         tool.str("type", "function");
         tool.raw("name", required_raw(&fields, path, "name")?);
         if let Some(description) = present(&fields, "description") {
-            tool.raw("description", raw_string(description, &path.key("description"))?);
+            tool.raw(
+                "description",
+                raw_string(description, &path.key("description"))?,
+            );
         }
         let schema = required(&fields, path, "input_schema")?;
         object(schema, &path.key("input_schema"))?;
@@ -617,10 +634,7 @@ fn thinking(raw: &RawValue) -> Result<Option<Reasoning>, Refusal> {
             let at = &PATH.key("budget_tokens");
             let budget = unsigned(required(&fields, &PATH, "budget_tokens")?, at)?;
             Some(effort_of_budget(budget).ok_or_else(|| {
-                Rejection::invalid_value(
-                    at,
-                    &["expected at least ", &decimal(MIN_THINKING_BUDGET)],
-                )
+                Rejection::invalid_value(at, &["expected at least ", &decimal(MIN_THINKING_BUDGET)])
             })?)
         }
         _ => {
@@ -707,7 +721,12 @@ impl Conversation<'_> {
 
     /// A user message: its parts as one `user` message, its tool results as items of their own,
     /// in their order.
-    fn user(&self, items: &mut ArrayWriter, content: &RawValue, path: &Path) -> Result<(), Refusal> {
+    fn user(
+        &self,
+        items: &mut ArrayWriter,
+        content: &RawValue,
+        path: &Path,
+    ) -> Result<(), Refusal> {
         if is_string(content) {
             message(items.item(), "user", raw_string(content, path)?.as_bytes());
             return Ok(());
@@ -745,7 +764,11 @@ impl Conversation<'_> {
         path: &Path,
     ) -> Result<(), Refusal> {
         if is_string(content) {
-            message(items.item(), "assistant", raw_string(content, path)?.as_bytes());
+            message(
+                items.item(),
+                "assistant",
+                raw_string(content, path)?.as_bytes(),
+            );
             return Ok(());
         }
         let mut parts = Parts::new();
@@ -881,7 +904,11 @@ fn blocks<'a>(raw: &'a RawValue, path: &Path) -> Result<Vec<&'a RawValue>, Refus
 /// An assistant `text` block → `{"type":"output_text","text","annotations":[]}`; its
 /// `citations` (of an earlier answer) are checked and not sent.
 fn output_text(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
-    only_keys(fields, path, &["type", "text", "cache_control", "citations"])?;
+    only_keys(
+        fields,
+        path,
+        &["type", "text", "cache_control", "citations"],
+    )?;
     cache_control(fields, path)?;
     if let Some(citations) = present(fields, "citations") {
         array(citations, &path.key("citations"))?;
@@ -934,7 +961,14 @@ fn input_document(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(),
     only_keys(
         fields,
         path,
-        &["type", "source", "cache_control", "citations", "context", "title"],
+        &[
+            "type",
+            "source",
+            "cache_control",
+            "citations",
+            "context",
+            "title",
+        ],
     )?;
     cache_control(fields, path)?;
     if present(fields, "context").is_some() {
@@ -973,7 +1007,10 @@ fn input_document(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(),
             let media_path = &source_path.key("media_type");
             let media_type = required_text(&source, source_path, "media_type")?;
             if media_type != "application/pdf" {
-                return Err(Rejection::invalid_value(media_path, &["expected 'application/pdf'"]));
+                return Err(Rejection::invalid_value(
+                    media_path,
+                    &["expected 'application/pdf'"],
+                ));
             }
             let data = required_text(&source, source_path, "data")?;
             part.str("type", "input_file");
@@ -995,7 +1032,10 @@ fn input_document(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(),
             only_keys(&source, source_path, &["type", "media_type", "data"])?;
             let media_path = &source_path.key("media_type");
             if required_text(&source, source_path, "media_type")? != "text/plain" {
-                return Err(Rejection::invalid_value(media_path, &["expected 'text/plain'"]));
+                return Err(Rejection::invalid_value(
+                    media_path,
+                    &["expected 'text/plain'"],
+                ));
             }
             part.str("type", "input_text");
             part.raw("text", required_raw(&source, source_path, "data")?);
@@ -1022,7 +1062,13 @@ fn tool_result(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Re
     only_keys(
         fields,
         path,
-        &["type", "tool_use_id", "content", "is_error", "cache_control"],
+        &[
+            "type",
+            "tool_use_id",
+            "content",
+            "is_error",
+            "cache_control",
+        ],
     )?;
     cache_control(fields, path)?;
     let is_error = match present(fields, "is_error") {
@@ -1087,7 +1133,11 @@ fn push_error_part(out: &mut Vec<u8>) {
 
 /// A `tool_use` block → `{"type":"function_call","call_id","name","arguments"}`.
 fn tool_use(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
-    only_keys(fields, path, &["type", "id", "name", "input", "cache_control"])?;
+    only_keys(
+        fields,
+        path,
+        &["type", "id", "name", "input", "cache_control"],
+    )?;
     cache_control(fields, path)?;
     let input = required(fields, path, "input")?;
     object(input, &path.key("input"))?;

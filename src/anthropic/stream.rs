@@ -23,8 +23,8 @@
 use crate::config::{StreamOptions, TruncatedPolicy};
 use crate::json::{push_raw, push_str, push_u64};
 use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamError};
-use crate::responses::{json_string, string_contents, Delta, Event, EventKind, Item, Response};
 use crate::responses::Usage;
+use crate::responses::{json_string, string_contents, Delta, Event, EventKind, Item, Response};
 use crate::tracking::{PartKey, PartKind, SentParts};
 use serde_json::value::RawValue;
 
@@ -37,7 +37,9 @@ enum BlockKind {
     Text,
     Thinking,
     /// A tool call; `custom` when its input is free-form text, wrapped as `{"input": …}`.
-    ToolUse { custom: bool },
+    ToolUse {
+        custom: bool,
+    },
 }
 
 /// The block currently open.
@@ -322,16 +324,18 @@ impl AnthropicEncoder {
                         self.complete(info, key, BlockKind::Thinking, part.text, out);
                     }
                 }
-                let open = self
-                    .open
-                    .is_some_and(|b| b.kind == BlockKind::Thinking && b.output_index == output_index);
+                let open = self.open.is_some_and(|b| {
+                    b.kind == BlockKind::Thinking && b.output_index == output_index
+                });
                 let encrypted = json_string(item.encrypted_content).is_some();
                 if let Some(id) = string_contents(item.id).filter(|_| open || encrypted) {
                     let index = self.ensure_block(output_index, BlockKind::Thinking, None, out);
                     let encrypted = string_contents(item.encrypted_content).unwrap_or("");
                     self.frame(out, "content_block_delta", |out| {
                         push_index(out, index);
-                        out.extend_from_slice(b",\"delta\":{\"type\":\"signature_delta\",\"signature\":\"");
+                        out.extend_from_slice(
+                            b",\"delta\":{\"type\":\"signature_delta\",\"signature\":\"",
+                        );
                         out.extend_from_slice(SIGNATURE_PREFIX.as_bytes());
                         out.extend_from_slice(id.as_bytes());
                         out.push(b':');
@@ -446,7 +450,13 @@ impl AnthropicEncoder {
         let key = self.key_for(key, block);
         let missing = string_contents(full).and_then(|full| self.sent_parts.complete(key, full));
         if let Some(contents) = missing {
-            self.block_delta(info, key.output_index_opt(), block, contents.as_bytes(), out);
+            self.block_delta(
+                info,
+                key.output_index_opt(),
+                block,
+                contents.as_bytes(),
+                out,
+            );
         }
     }
 
@@ -477,7 +487,9 @@ impl AnthropicEncoder {
                 let index = self.ensure_block(output_index, block, None, out);
                 self.frame(out, "content_block_delta", |out| {
                     push_index(out, index);
-                    out.extend_from_slice(b",\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"");
+                    out.extend_from_slice(
+                        b",\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"",
+                    );
                     out.extend_from_slice(contents);
                     out.extend_from_slice(b"\"}");
                 });

@@ -60,7 +60,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
             "--to" => {
                 let name = args.next().ok_or("--to needs a dialect")?;
                 dialect = match Dialect::parse(&name) {
-                    Some(d @ (Dialect::Chat | Dialect::Interactions | Dialect::Anthropic)) => Some(d),
+                    Some(d @ (Dialect::Chat | Dialect::Interactions | Dialect::Anthropic)) => {
+                        Some(d)
+                    }
                     _ => {
                         return Err(format!(
                             "--to: unknown dialect {name:?} (chat, interactions or anthropic)"
