@@ -4,13 +4,19 @@ test_corpus_envoy.py for the same streams through Envoy).
 Interactions: identical output at splits whole / 4096 / 7 / 1, every event strictly valid against
 google-genai's `InteractionSSEEvent`, exactly one terminal, and text / function-call arguments /
 status matching the upstream's final response. Chat: every chunk valid as openai's
-`ChatCompletionChunk`, and the SDK's own accumulator assembling the upstream's text.
+`ChatCompletionChunk`, and the SDK's own accumulator assembling the upstream's text. Anthropic:
+identical output at every split, every event valid as anthropic's `RawMessageStreamEvent`, and the
+SDK's own accumulator (`accumulate_event`, what `messages.stream()` runs) assembling the upstream's
+text, tool calls and stop reason — or an `error` event, never a success, for every failure.
 """
 
 import json
 
 import pytest
+from anthropic.lib.streaming._messages import accumulate_event
+from anthropic.types import RawMessageStreamEvent
 from openai.lib.streaming.chat import ChatCompletionStreamState
+from pydantic import TypeAdapter
 from openai.types.chat import ChatCompletionChunk
 
 from conftest import CORPUS, corpus_files, transcode
@@ -158,3 +164,71 @@ def test_chat_corpus_sdk(name):
             assert choice.finish_reason in ("length", "content_filter")
     else:
         assert error is not None, f"{kind or 'EOF'} must end with an in-band error frame"
+
+
+ANTHROPIC_EVENT = TypeAdapter(RawMessageStreamEvent)
+
+
+def anthropic_input(item) -> dict:
+    """What a call's arguments become in a tool_use block: a function call's JSON object (`{}`
+    when empty); a custom tool call's free-form text as `{"input": text}`."""
+    text = item.get("arguments", item.get("input", "")) or ""
+    if item.get("type") == "function_call":
+        if not text.strip():
+            return {}
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return value
+    return {"input": text}
+
+
+@pytest.mark.parametrize("name", corpus_names())
+def test_anthropic_corpus_sdk(name):
+    path = CORPUS / name
+    if not path.is_file():
+        corpus_files()
+    raw = path.read_bytes()
+    whole = transcode(path, "anthropic")
+    for split in (4096, 7, 1):
+        assert transcode(path, "anthropic", split) == whole, f"split {split} differs"
+    body = whole.decode("utf-8")
+    assert body.endswith("\n\n")
+    snapshot, json_bufs, error, ends = None, {}, None, 0
+    for block in body[:-2].split("\n\n"):
+        if block == ": keepalive":
+            continue
+        event_line, data_line = block.split("\n")
+        kind = event_line.removeprefix("event: ")
+        payload = json.loads(data_line.removeprefix("data: "))
+        assert payload["type"] == kind, block
+        assert ends == 0, f"an event after the ending: {block}"
+        if kind == "error":
+            assert set(payload["error"]) == {"type", "message"}
+            error = payload["error"]
+            ends += 1
+            continue
+        event = ANTHROPIC_EVENT.validate_python(payload)
+        snapshot = accumulate_event(event=event, current_snapshot=snapshot, json_bufs=json_bufs)
+        if kind == "message_stop":
+            ends += 1
+    assert ends == 1, "exactly one ending"
+
+    terminal, items, _ = upstream_summary(raw)
+    kind = (terminal or {}).get("type")
+    reason = (((terminal or {}).get("response") or {}).get("incomplete_details") or {}).get("reason")
+    if kind not in ("response.completed", "response.incomplete"):
+        assert error is not None, f"{kind or 'EOF'} must end with an error event"
+        return
+    assert error is None
+    text = "".join(b.text for b in snapshot.content if b.type == "text")
+    assert text == expected_text(name, raw)
+    calls = [item for item in items if item.get("type") in ("function_call", "custom_tool_call")]
+    if kind == "response.completed":
+        assert snapshot.stop_reason == ("tool_use" if calls else "end_turn")
+        uses = [b for b in snapshot.content if b.type == "tool_use"]
+        assert [b.input for b in uses] == [anthropic_input(c) for c in calls]
+    else:
+        assert snapshot.stop_reason == ("refusal" if reason == "content_filter" else "max_tokens")
