@@ -272,6 +272,16 @@ impl Exchange {
         }
     }
 
+    /// Whether Envoy is known to hold headers while the body comes: stated, or detected on this
+    /// worker.
+    fn headers_can_wait(&self) -> bool {
+        match self.config.header_hold {
+            HeaderHold::On => true,
+            HeaderHold::Off => false,
+            HeaderHold::Detect => self.worker.holds.get(),
+        }
+    }
+
     /// The headers of a create request: refuse what cannot be read, else wait for the body.
     fn create_headers(
         &mut self,
@@ -284,8 +294,7 @@ impl Exchange {
         if end_of_stream {
             return self.refuse(host, &Rejection::malformed("the request has no body"));
         }
-        let holds = config.header_hold == HeaderHold::On
-            || (config.header_hold == HeaderHold::Detect && self.worker.holds.get());
+        let holds = self.headers_can_wait();
         let encoding = host
             .request_header("content-encoding")
             .filter(|e| !e.trim().eq_ignore_ascii_case("identity"));
@@ -462,8 +471,7 @@ impl Exchange {
         // An answer to a request the filter read (or to one it was still reading: Envoy's own
         // reply) must come in the client's dialect whatever it is.
         let read = self.asked.is_some() || !matches!(self.request, RequestState::Forwarded);
-        let held = self.config.header_hold == HeaderHold::On
-            || (self.config.header_hold == HeaderHold::Detect && self.worker.holds.get());
+        let held = self.headers_can_wait();
         let sse = content_type.starts_with("text/event-stream");
         let json = content_type.contains("json");
         if status < 200 || status == 204 || status == 304 {
