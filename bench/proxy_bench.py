@@ -16,9 +16,8 @@ Set-up (all on 127.0.0.1, every process started here and stopped by pid):
   text, `finish_reason` is `stop`, the stream ends with `data: [DONE]`.
 
 Reported per gateway, pace and concurrency: completed requests/s, CPU ms per request of the
-gateway's process tree (all threads, children included: /proc schedstat, plus the children that
-exited), p50 / p99 time to the first content chunk and to the end of the answer, peak RSS of the
-tree, the upstream's and this load generator's CPU per request (a client bottleneck shows there),
+gateway's process tree (all threads, children included, from /proc/<pid>/stat), p50 / p99 time
+to the first content chunk and to the end of the answer, peak RSS of the tree, the upstream's and this load generator's CPU per request (a client bottleneck shows there),
 and the ratios. The second table is Envoy with the filter (Chat route, translated) against Envoy
 without it (the upstream answers `/v1/chat/completions` with the same Chat bytes the filter
 writes, `transcode --to chat` of its stream): time to the first byte, to the first content chunk
@@ -26,7 +25,8 @@ and to the end, paced.
 
 Run from the repository root with the test venv (`make bench` does; needs `make wasm transcode`
 and the LiteLLM proxy in .venv-bench, `bench/litellm_baseline.sh --setup-only`):
-`.venv/bin/python bench/proxy_bench.py [--seconds S] [--warmup W] [--concurrency 1,16,64]`.
+`.venv/bin/python bench/proxy_bench.py [--seconds S] [--warmup W] [--concurrency 1,16,64]
+[--latency-seconds S] [--pace-ms MS] [--only litellm|latency]`.
 """
 
 import argparse
@@ -77,20 +77,18 @@ def tree(pid: int) -> list:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU of `pid`'s tree: every live thread's schedstat (ns), plus the root's reaped children."""
-    total = 0.0
+    """CPU of `pid`'s tree: user + system time of each process (its threads, the exited ones
+    too) and of the children each one reaped, from /proc/<pid>/stat (clock ticks: the windows
+    here are seconds long). Per-thread schedstat would be finer but loses exited threads, and
+    the LiteLLM proxy's thread pools start and end threads as they go."""
+    total = 0
     for p in tree(pid):
         try:
-            total += sum(int((task / "schedstat").read_text().split()[0])
-                         for task in pathlib.Path(f"/proc/{p}/task").iterdir()) / 1e9
-        except (OSError, ValueError, IndexError):
-            pass
-    try:
-        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[13]) + int(fields[14])) / TICKS
-    except OSError:
-        pass
-    return total
+            fields = pathlib.Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])
+    return total / TICKS
 
 
 def rss_mib(pid: int) -> float:
@@ -103,6 +101,14 @@ def rss_mib(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def idle_ms_per_s(pid: int, seconds: float = 3.0) -> float:
+    """The gateway's CPU while no request is open (timers, background tasks), ms per second."""
+    time.sleep(1.0)
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds * 1e3
 
 
 def cores() -> tuple:
@@ -335,6 +341,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window per point")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before the window")
     parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--latency-seconds", type=float, default=20.0,
+                        help="measured window per point of the added-latency table")
     parser.add_argument("--pace-ms", type=int, default=10, help="delay between paced events")
     parser.add_argument("--only", action="append", choices=("litellm", "latency"),
                         help="run only these parts (default: both)")
@@ -367,8 +375,10 @@ def main() -> int:
     try:
         if "litellm" in parts:
             table = {}
+            idle = {}
             envoy = Envoy(mock)
             try:
+                idle["Envoy + filter"] = idle_ms_per_s(envoy.proc.pid)
                 for pace, ms in paces:
                     mock.pace(ms)
                     for c in levels:
@@ -379,6 +389,7 @@ def main() -> int:
                 envoy.stop()
             litellm = LiteLLM(mock, gateway_core)
             try:
+                idle["LiteLLM proxy"] = idle_ms_per_s(litellm.proc.pid)
                 for pace, ms in paces:
                     mock.pace(ms)
                     for c in levels:
@@ -402,6 +413,9 @@ def main() -> int:
                 for c in levels:
                     for g in ("envoy", "litellm"):
                         print(row(pace, c, table[pace, c, g]))
+            print("\nIdle (no request open), CPU ms per second: " + ", ".join(
+                f"{name} {ms:.2f}" for name, ms in idle.items()) + " (included in the CPU per "
+                "request above, which matters at low request rates)")
             print("\n### Ratios (Envoy + filter ÷ LiteLLM proxy, same run)\n")
             print("| upstream | streams | throughput × | CPU per request: LiteLLM ÷ Envoy | "
                   "first content p99: LiteLLM ÷ Envoy | end p99: LiteLLM ÷ Envoy |")
@@ -427,7 +441,9 @@ def main() -> int:
                     envoy = Envoy(mock, with_filter=with_filter)
                     try:
                         m = run_load(name, mock, envoy.proc.pid, envoy.port,
-                                     "/v1/chat/completions", "gpt-bench", None, c, args, expect)
+                                     "/v1/chat/completions", "gpt-bench", None, c,
+                                     argparse.Namespace(warmup=args.warmup,
+                                                        seconds=args.latency_seconds), expect)
                     finally:
                         envoy.stop()
                     print(f"| {c} | {name} | {pct(m['first_byte'], .5):.2f} | "
