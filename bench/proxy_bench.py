@@ -36,6 +36,7 @@ import os
 import re
 import pathlib
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -178,6 +179,7 @@ class LiteLLM:
     def stop(self):
         stop(self.proc)
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -453,6 +455,7 @@ def main() -> int:
                           flush=True)
     finally:
         stop(mock.proc)
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
     return 0
 
