@@ -17,8 +17,8 @@ Set-up (all on 127.0.0.1, every process started here and stopped by pid):
 
 Reported per gateway, pace and concurrency: completed requests/s, CPU ms per request of the
 gateway's process tree (all threads, children included, from /proc/<pid>/stat), p50 / p99 time
-to the first content chunk and to the end of the answer, peak RSS of the tree, the upstream's and this load generator's CPU per request (a client bottleneck shows there),
-and the ratios. The second table is Envoy with the filter (Chat route, translated) against Envoy
+to the first content chunk and to the end of the answer, peak RSS of the tree, the upstream's and
+this load generator's CPU per request (a client bottleneck shows there), and the ratios. The second table is Envoy with the filter (Chat route, translated) against Envoy
 without it (the upstream answers `/v1/chat/completions` with the same Chat bytes the filter
 writes, `transcode --to chat` of its stream): time to the first byte, to the first content chunk
 and to the end, paced.
@@ -33,11 +33,10 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import pathlib
+import re
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -185,6 +184,8 @@ class LiteLLM:
 # --- load ----------------------------------------------------------------------------------------
 
 class Result:
+    """One request's timestamps (time.monotonic()) and verdict."""
+
     __slots__ = ("start", "first_byte", "first_content", "end", "ok", "why")
 
 
