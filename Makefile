@@ -3,7 +3,7 @@
 #   make setup   install what the other targets need (Debian / Ubuntu; README, "Prerequisites")
 #   make run     build the .wasm, start the replay upstream and Envoy, stream a demo answer
 #   make test    everything CI runs: fmt, clippy, native tests, .wasm build, fuzz smoke, e2e
-#   make bench   native criterion benches, LiteLLM comparison, in-Envoy measurements
+#   make bench   native criterion benches, LiteLLM comparisons (bridge and proxy), in-Envoy measurements
 #   make fuzz    long fuzz runs (FUZZ_SECONDS per target)
 
 WASM        := target/wasm32-wasip1/release/responses_transcoder.wasm
@@ -96,10 +96,13 @@ fuzz:
 bench-wasm:
 	cd bench/copy-filter && cargo build --release --target wasm32-wasip1
 
+# Every part prints its tables and ratios (BENCHMARKS.md); litellm_baseline.sh creates .venv-bench
+# (LiteLLM and its proxy server, bench/requirements.txt), which proxy_bench.py then runs.
 bench: wasm transcode venv bench-wasm
 	cargo bench --bench transcode
 	./bench/litellm_baseline.sh
 	ENVOY="$(ENVOY)" $(PY) bench/envoy_bench.py
+	ENVOY="$(ENVOY)" $(PY) bench/proxy_bench.py
 
 clean:
 	cargo clean
