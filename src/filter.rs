@@ -16,6 +16,7 @@
 use crate::config::{Config, Dialect};
 use crate::outcome::{OutcomeKind, UnaryAnswer};
 use crate::request::{Rejection, Translated};
+use crate::stop::StopSequences;
 use crate::telemetry::{Report, PROPERTY_PREFIX};
 use crate::transcoder::{Stats, Transcoder};
 use crate::{chat, error_body, interactions, resume};
@@ -245,6 +246,7 @@ impl RootContext for Root {
             request: RequestSide::Untouched,
             body: Body::Untouched,
             reported: false,
+            stop: StopSequences::default(),
             out: Vec::new(),
         }))
     }
@@ -293,6 +295,8 @@ struct Request {
     body: Body,
     /// Whether this exchange's report went to the metrics and the access-log properties.
     reported: bool,
+    /// The translated request's stop sequences, honoured on its answer.
+    stop: StopSequences,
     /// Output buffer reused across body chunks.
     out: Vec<u8>,
 }
@@ -378,8 +382,10 @@ impl HttpContext for Request {
             Ok(Translated {
                 body: upstream,
                 include_usage,
+                stop,
                 ..
             }) => {
+                self.stop = stop;
                 self.set_http_request_body(0, body_size, &upstream);
                 if held {
                     let length = upstream.len().to_string();
@@ -536,7 +542,9 @@ impl Request {
             RequestSide::Untouched | RequestSide::Buffering { .. } | RequestSide::Refused => None,
         };
         let options = self.config.stream_options(include_usage);
-        let Some(transcoder) = Transcoder::new(self.dialect, options) else {
+        let Some(transcoder) = Transcoder::new(self.dialect, options)
+            .map(|transcoder| transcoder.with_stop_sequences(&self.stop))
+        else {
             Metrics::add(self.metrics.passthrough, 1);
             return;
         };
@@ -557,11 +565,11 @@ impl Request {
         let options = self.config.stream_options(None);
         let (answer, counter) = match self.dialect {
             Dialect::Interactions => (
-                interactions::unary::translate(body, &options),
+                interactions::unary::translate(body, &options, &self.stop),
                 self.metrics.unary_interactions,
             ),
             Dialect::Chat | Dialect::Passthrough => (
-                chat::unary::translate(body, &options),
+                chat::unary::translate(body, &options, &self.stop),
                 self.metrics.unary_chat,
             ),
         };

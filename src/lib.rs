@@ -46,6 +46,7 @@ pub mod request;
 pub mod responses;
 pub mod resume;
 pub mod sse;
+pub mod stop;
 pub mod telemetry;
 pub mod tracking;
 pub mod transcoder;

@@ -94,8 +94,8 @@ pub fn check_request(data: &[u8]) {
         }
     } else {
         let answer = match dialect {
-            Dialect::Interactions => interactions::unary::translate(body, &options),
-            _ => chat::unary::translate(body, &options),
+            Dialect::Interactions => interactions::unary::translate(body, &options, &Default::default()),
+            _ => chat::unary::translate(body, &options, &Default::default()),
         };
         assert!(
             (200..600).contains(&answer.status),
