@@ -25,6 +25,8 @@
 //!   drive it the same way: `feed(chunk, &mut out)` per body chunk, `finish(&mut out)` at the end.
 //! * [`config`] is the plugin configuration and the per-request dialect choice.
 //! * [`resume`] maps an Interactions stream resume onto the Responses API's.
+//! * [`stop`] honours the client's stop sequences (the Responses API has none): the matcher the
+//!   encoders and unary translators run the text output through.
 //! * [`error_body`] rewrites a non-2xx upstream error body into the client dialect's error body.
 //! * [`request`] is what the Chat and Interactions request translators (`chat::request`,
 //!   `interactions::request`) share; [`outcome`] the terminal types every encoder matches.

@@ -42,7 +42,7 @@ pub fn check_dialect(dialect: Dialect, data: &[u8]) {
 /// Checks one fuzz input against the request side: the first byte picks Chat or Interactions,
 /// request or unary answer; the rest is the body.
 pub fn check_request(data: &[u8]) {
-    use responses_transcoder::request::RequestOptions;
+    use responses_transcoder::request::{ParticipantNames, RequestOptions};
     use responses_transcoder::{chat, error_body, interactions};
     let Some((&selector, body)) = data.split_first() else {
         return;
@@ -63,6 +63,7 @@ pub fn check_request(data: &[u8]) {
                 .chain(interactions::request::UNSUPPORTED_FIELDS)
                 .map(|f| f.to_string())
                 .collect(),
+            participant_names: ParticipantNames::Prefix,
         };
         let request_options = if selector & 8 == 0 {
             RequestOptions::default()
@@ -94,7 +95,9 @@ pub fn check_request(data: &[u8]) {
         }
     } else {
         let answer = match dialect {
-            Dialect::Interactions => interactions::unary::translate(body, &options, &Default::default()),
+            Dialect::Interactions => {
+                interactions::unary::translate(body, &options, &Default::default())
+            }
             _ => chat::unary::translate(body, &options, &Default::default()),
         };
         assert!(

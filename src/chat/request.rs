@@ -50,7 +50,7 @@
 //! `store` omitted is left to the Responses default (stored), so that the stream id a Chat client
 //! gets back can serve as `previous_response_id`.
 
-use crate::json::{push_raw, ArrayWriter, Fields, ObjectWriter};
+use crate::json::{push_raw, push_str, ArrayWriter, Fields, ObjectWriter};
 use crate::request::{
     array, body_fields, boolean, decimal, is_null, number_up_to, object, only_keys, raw_string,
     stop_sequences, string, text, unsigned, ParticipantNames, Path, Refusal, Rejection,
@@ -957,32 +957,51 @@ fn prefixed_content(fields: &Fields, path: &Path) -> Result<Option<Box<RawValue>
     };
     let name = string(name, &path.key("name"))?;
     let prefix = [name.as_ref(), ": "].concat();
-    let prefixed = if is_string(content) {
+    let mut out = Vec::with_capacity(content.get().len() + prefix.len() + 32);
+    if is_string(content) {
         let text = string(content, &path.key("content"))?;
-        serde_json::Value::String([prefix.as_str(), &text].concat())
+        push_str(&mut out, &[prefix.as_str(), &text].concat());
     } else {
-        let Ok(mut parts) = serde_json::from_str::<Vec<serde_json::Value>>(content.get()) else {
+        // Anything but an array of parts is left for the walk to refuse.
+        let Ok(parts) = serde_json::from_str::<Vec<&RawValue>>(content.get()) else {
             return Ok(None);
         };
-        let first_text = parts
-            .first_mut()
-            .filter(|part| part.get("type").and_then(|t| t.as_str()) == Some("text"))
-            .and_then(|part| part.get_mut("text"))
-            .filter(|text| text.is_string());
-        match first_text {
-            Some(text) => {
-                *text = serde_json::Value::String(
-                    [prefix.as_str(), text.as_str().unwrap_or("")].concat(),
-                )
+        let first = parts.first().and_then(|part| Fields::parse(part.get()));
+        let first_text = first.as_ref().filter(|part| {
+            part.get("type").and_then(text).as_deref() == Some("text")
+                && part.get("text").is_some_and(is_string)
+        });
+        let mut list = ArrayWriter::new(&mut out);
+        let rest = match first_text {
+            Some(part) => {
+                let mut object = ObjectWriter::new(list.item());
+                for (key, value) in &part.entries {
+                    match (key.as_ref(), text(value)) {
+                        ("text", Some(old)) => {
+                            object.str("text", &[prefix.as_str(), &old].concat())
+                        }
+                        _ => object.raw(key, value.get()),
+                    }
+                }
+                object.end();
+                parts.get(1..).unwrap_or_default()
             }
-            None => parts.insert(
-                0,
-                serde_json::json!({"type": "text", "text": prefix.as_str()}),
-            ),
+            None => {
+                let mut object = ObjectWriter::new(list.item());
+                object.str("type", "text");
+                object.str("text", &prefix);
+                object.end();
+                &parts[..]
+            }
+        };
+        for part in rest {
+            push_raw(list.item(), part.get());
         }
-        serde_json::Value::Array(parts)
-    };
-    Ok(serde_json::value::to_raw_value(&prefixed).ok())
+        list.end();
+    }
+    let json = String::from_utf8(out)
+        .map_err(|_| Rejection::invalid_type(&path.key("content"), "text"))?;
+    Ok(RawValue::from_string(json).ok())
 }
 
 /// `fields` with its `content` replaced.
