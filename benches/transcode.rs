@@ -4,8 +4,10 @@
 //! * `corpus`: every stream of `../shared/corpus`, translated whole, per dialect;
 //! * `synthetic_50k`: one long stream of 50,000 text deltas, whole and in 4096 / 64-byte chunks;
 //! * `*_stop`: the same translations with a stop set that never matches (smolagents' CodeAgent
-//!   set: `Observation:`, `Calling tools:`, `</code>`), so every text delta goes through the
-//!   stop matcher (the cost of honouring stop sequences);
+//!   set: `Observation:`, `Calling tools:`, `</code>`): every text delta goes through the stop
+//!   matcher (the cost of honouring stop sequences); `chat_stop_tok` with `tok!`, which every
+//!   synthetic delta starts like but none completes: each one is decoded, matched and re-escaped
+//!   (the matcher's worst steady case);
 //!
 //! each next to two baselines: `copy` (append the input to an output buffer: the least any body
 //! rewrite does) and `split_events` (also find every blank line). A ratio table follows, then the
@@ -135,10 +137,17 @@ fn jobs(with_chunks: bool) -> Vec<Job<'static>> {
     ];
     let stop = StopSequences::new(STOP_SET.map(String::from).to_vec());
     let interactions_stop = stop.clone();
+    let tok = StopSequences::new(vec!["tok!".to_string()]);
     jobs.push((
         "chat_stop",
         Box::new(move |i: &[u8], o: &mut Vec<u8>| {
             transcode_with(Dialect::Chat, &stop, i, usize::MAX, o)
+        }),
+    ));
+    jobs.push((
+        "chat_stop_tok",
+        Box::new(move |i: &[u8], o: &mut Vec<u8>| {
+            transcode_with(Dialect::Chat, &tok, i, usize::MAX, o)
         }),
     ));
     jobs.push((

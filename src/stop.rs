@@ -16,8 +16,9 @@
 //!   other output follows or the stream ends without a match.
 //! * Encoders keep text as JSON string contents (escapes as the upstream wrote them);
 //!   [`ContentsStopMatcher`] decodes them (a surrogate pair split across two deltas included),
-//!   matches, and writes the released text back as JSON string contents. Without stop sequences
-//!   none of this runs: the encoders copy the upstream's bytes as before.
+//!   matches, and writes the released text back as JSON string contents; a piece that holds no
+//!   escape and no first byte of any sequence, while nothing is held, passes as it came. Without
+//!   stop sequences none of this runs: the encoders copy the upstream's bytes as before.
 
 use crate::json::push_contents;
 
@@ -150,6 +151,9 @@ impl StopMatcher {
 #[derive(Debug, Clone)]
 pub struct ContentsStopMatcher {
     matcher: StopMatcher,
+    /// The first byte of each sequence: contents with none of them (and no escape) cannot start
+    /// a match, and pass as they are while nothing is held.
+    first_bytes: Vec<u8>,
     /// A high surrogate escape that ended the last piece, waiting for its low half.
     pending: Option<u16>,
     decoded: String,
@@ -159,8 +163,14 @@ pub struct ContentsStopMatcher {
 impl ContentsStopMatcher {
     /// A matcher for `sequences`, or `None` when there is none.
     pub fn new(sequences: StopSequences) -> Option<ContentsStopMatcher> {
+        let first_bytes = sequences
+            .as_slice()
+            .iter()
+            .filter_map(|s| s.as_bytes().first().copied())
+            .collect();
         Some(ContentsStopMatcher {
             matcher: StopMatcher::new(sequences)?,
+            first_bytes,
             pending: None,
             decoded: String::new(),
             released: String::new(),
@@ -170,6 +180,15 @@ impl ContentsStopMatcher {
     /// Takes the next piece of JSON string contents; appends to `out` the released text as JSON
     /// string contents. Returns `true` when a sequence is complete (see [`StopMatcher::push`]).
     pub fn push(&mut self, contents: &[u8], out: &mut Vec<u8>) -> bool {
+        let inert = !self.holds()
+            && !self.matcher.is_stopped()
+            && !contents
+                .iter()
+                .any(|b| *b == b'\\' || self.first_bytes.contains(b));
+        if inert {
+            out.extend_from_slice(contents);
+            return false;
+        }
         self.decoded.clear();
         decode_contents(contents, &mut self.pending, &mut self.decoded);
         self.released.clear();

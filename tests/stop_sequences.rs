@@ -370,6 +370,15 @@ fn corpus_streams_cut_at_a_sequence_taken_from_their_own_text() {
     let mut cut = 0;
     for (name, input) in files {
         let plain = common::transcode(Dialect::Chat, StreamOptions::default(), &input, usize::MAX);
+        // No stop sequence: byte-identical.
+        let none = transcode(
+            Dialect::Chat,
+            StreamOptions::default(),
+            &[],
+            &input,
+            usize::MAX,
+        );
+        assert_eq!(none, plain, "{name}");
         let (text, ..) = chat_view(&plain);
         // A sequence that never occurs leaves the assembled answer unchanged.
         let never = transcode(
