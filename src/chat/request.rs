@@ -758,7 +758,10 @@ impl<'r> Conversation<'r> {
             true => prefixed_content(&fields, path)?,
             false => None,
         };
-        let fields = match &prefixed {
+        let content = prefixed
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<&RawValue>(json).ok());
+        let fields = match content {
             Some(content) => with_content(&fields, content),
             None => fields,
         };
@@ -924,6 +927,7 @@ impl<'r> Conversation<'r> {
 /// The index of the first message whose participant name differs from an earlier name of the
 /// same role (`tool` messages aside: their name repeats the call id), or `None` when every role
 /// has at most one distinct name. Messages that are not well formed are left to the walk.
+#[inline(never)]
 fn shared_role(messages: &[&RawValue]) -> Option<usize> {
     let mut names: Vec<(Cow<str>, Cow<str>)> = Vec::new();
     for (i, message) in messages.iter().enumerate() {
@@ -951,7 +955,8 @@ fn shared_role(messages: &[&RawValue]) -> Option<usize> {
 /// A named message's content with `<name>: ` in front of its text: a string content prefixed;
 /// parts with the first part's text prefixed when it is a text part, else a text part
 /// `<name>: ` put first. `None` when the message has no name or no content.
-fn prefixed_content(fields: &Fields, path: &Path) -> Result<Option<Box<RawValue>>, Refusal> {
+#[inline(never)]
+fn prefixed_content(fields: &Fields, path: &Path) -> Result<Option<String>, Refusal> {
     let (Some(name), Some(content)) = (present(fields, "name"), present(fields, "content")) else {
         return Ok(None);
     };
@@ -999,12 +1004,11 @@ fn prefixed_content(fields: &Fields, path: &Path) -> Result<Option<Box<RawValue>
         }
         list.end();
     }
-    let json = String::from_utf8(out)
-        .map_err(|_| Rejection::invalid_type(&path.key("content"), "text"))?;
-    Ok(RawValue::from_string(json).ok())
+    Ok(String::from_utf8(out).ok())
 }
 
 /// `fields` with its `content` replaced.
+#[inline(never)]
 fn with_content<'b>(fields: &Fields<'b>, content: &'b RawValue) -> Fields<'b> {
     Fields {
         entries: fields

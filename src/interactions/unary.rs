@@ -296,6 +296,7 @@ fn push_steps(
 /// A `model_output` step whose text goes through a stop matcher; returns whether a sequence
 /// matched (the text then ends before it). Text the matcher releases late joins the text entry
 /// it follows.
+#[inline(never)]
 fn push_stopped_model_output(
     out: &mut Vec<u8>,
     item: &Item,
