@@ -37,6 +37,15 @@ pub fn check_dialect(dialect: Dialect, data: &[u8]) {
     let split = invariants::run(dialect, options, stream, &chunks).unwrap();
     assert!(whole == split, "output depends on chunking {chunks:?}");
     invariants::check_output(dialect, &whole).unwrap();
+    // With stop sequences (short ones, so that streams hit them): the same discipline.
+    let stop = ["th", "Observation:", "\u{e9}!", "\n\n"];
+    let whole = invariants::run_with_stop(dialect, options, &stop, stream, &[usize::MAX]).unwrap();
+    let split = invariants::run_with_stop(dialect, options, &stop, stream, &chunks).unwrap();
+    assert!(
+        whole == split,
+        "output with stop sequences depends on chunking {chunks:?}"
+    );
+    invariants::check_output(dialect, &whole).unwrap();
 }
 
 /// Checks one fuzz input against the request side: the first byte picks Chat or Interactions,
