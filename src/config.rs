@@ -312,10 +312,19 @@ impl Config {
                 let names: Vec<String> =
                     serde_json::from_str(value.get()).map_err(|_| bad(&expected))?;
                 if let Some(name) = names.iter().find(|n| !known.contains(&n.as_str())) {
+                    let why = match name.as_str() {
+                        "stop" | "generation_config.stop_sequences" => {
+                            " is not a field the filter refuses (it honours stop sequences); "
+                        }
+                        "messages[].name" => {
+                            " is not a field the filter refuses (see \"participant_names\"); "
+                        }
+                        _ => " is not a field the filter refuses; ",
+                    };
                     return Err([
                         "config: \"drop_unsupported_fields\": ",
                         &quoted(name),
-                        " is not a field the filter refuses; ",
+                        why,
                         &expected,
                     ]
                     .concat());
@@ -467,7 +476,9 @@ mod tests {
         let err = Config::parse(br#"{"participant_names":"keep"}"#).unwrap_err();
         assert!(err.contains("\"participant_names\""), "{err}");
         let err = Config::parse(br#"{"drop_unsupported_fields":["messages[].name"]}"#).unwrap_err();
-        assert!(err.contains("messages[].name"), "{err}");
+        assert!(err.contains("\"participant_names\""), "{err}");
+        let err = Config::parse(br#"{"drop_unsupported_fields":["stop"]}"#).unwrap_err();
+        assert!(err.contains("honours stop sequences"), "{err}");
     }
 
     #[test]
