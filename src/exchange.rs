@@ -34,6 +34,7 @@ use crate::outcome::{OutcomeKind, UnaryAnswer};
 use crate::request::{Rejection, Translated};
 use crate::responses::reshape;
 use crate::route::{route, AnswerKind, Route};
+use crate::stop::StopSequences;
 use crate::telemetry::{Counter, Report};
 use crate::transcoder::Transcoder;
 use crate::{chat, error_body, interactions};
@@ -214,11 +215,13 @@ pub struct Exchange {
 }
 
 /// What a read (or rewritten) request asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Asked {
     kind: AnswerKind,
     /// Chat: whether the request asked for the usage chunk.
     include_usage: Option<bool>,
+    /// The stop sequences the answer honours.
+    stop: StopSequences,
 }
 
 impl Exchange {
@@ -264,6 +267,7 @@ impl Exchange {
                 self.asked = Some(Asked {
                     kind,
                     include_usage: None,
+                    stop: StopSequences::default(),
                 });
                 Flow::Continue
             }
@@ -409,6 +413,7 @@ impl Exchange {
                 body: upstream,
                 stream,
                 include_usage,
+                stop,
             }) => {
                 host.set_request_body(size, &upstream);
                 if held {
@@ -422,6 +427,7 @@ impl Exchange {
                         AnswerKind::Unary
                     },
                     include_usage: Some(include_usage),
+                    stop,
                 });
                 host.add(Counter::RequestsTranslated, 1);
                 Flow::Continue
@@ -511,7 +517,7 @@ impl Exchange {
             let outcome = OutcomeKind::UnexpectedAnswer;
             return self.replace(host, 502, outcome, "unsupported_encoding", &message);
         }
-        let asked = self.asked.map(|asked| asked.kind);
+        let asked = self.asked.as_ref().map(|asked| asked.kind);
         match (asked, sse, json) {
             (Some(AnswerKind::Unary), true, _) => self.buffer(host, Buffered::StreamForUnary, held),
             (_, true, _) => {
@@ -586,8 +592,7 @@ impl Exchange {
 
     /// Sets up the transcoder of an SSE answer.
     fn start_stream(&mut self, host: &mut impl Host) {
-        let include_usage = self.asked.and_then(|asked| asked.include_usage);
-        let Some(transcoder) = self.transcoder(include_usage) else {
+        let Some(transcoder) = self.transcoder() else {
             host.add(Counter::Passthrough, 1);
             return;
         };
@@ -599,8 +604,18 @@ impl Exchange {
         host.set_response_header("content-type", Some(SSE_CONTENT_TYPE));
     }
 
-    fn transcoder(&self, include_usage: Option<bool>) -> Option<Transcoder> {
-        Transcoder::new(self.dialect, self.config.stream_options(include_usage))
+    /// A transcoder for this exchange's answer: the dialect, the usage the request asked for,
+    /// its stop sequences.
+    fn transcoder(&self) -> Option<Transcoder> {
+        let asked = self.asked.as_ref();
+        let options = self
+            .config
+            .stream_options(asked.and_then(|asked| asked.include_usage));
+        let transcoder = Transcoder::new(self.dialect, options)?;
+        Some(match asked {
+            Some(asked) => transcoder.with_stop_sequences(&asked.stop),
+            None => transcoder,
+        })
     }
 
     /// A response body callback: `size` bytes held by Envoy.
@@ -742,9 +757,11 @@ impl Exchange {
     /// Translates a unary Responses answer into the client's dialect.
     fn unary(&mut self, host: &mut impl Host, body: &[u8]) -> (u16, Vec<u8>) {
         let options = self.config.stream_options(None);
+        let none = StopSequences::default();
+        let stop = self.asked.as_ref().map_or(&none, |asked| &asked.stop);
         let answer: UnaryAnswer = match self.dialect {
-            Dialect::Interactions => interactions::unary::translate(body, &options),
-            Dialect::Chat | Dialect::Passthrough => chat::unary::translate(body, &options),
+            Dialect::Interactions => interactions::unary::translate(body, &options, stop),
+            Dialect::Chat | Dialect::Passthrough => chat::unary::translate(body, &options, stop),
         };
         host.add(Counter::Unary(self.dialect), 1);
         self.report(host, Report::of_unary(self.dialect, body, &answer));
@@ -753,9 +770,8 @@ impl Exchange {
 
     /// A whole Responses stream `events` transcoded at once; the stream is then reported.
     fn stream_of(&mut self, host: &mut impl Host, events: &[u8]) -> Vec<u8> {
-        let include_usage = self.asked.and_then(|asked| asked.include_usage);
         let mut out = Vec::new();
-        if let Some(mut transcoder) = self.transcoder(include_usage) {
+        if let Some(mut transcoder) = self.transcoder() {
             transcoder.feed(events, &mut out);
             transcoder.finish(&mut out);
             host.add(Counter::Streams(self.dialect), 1);
