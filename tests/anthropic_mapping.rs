@@ -7,7 +7,8 @@ mod common;
 
 use common::{frames, transcode};
 use responses_transcoder::config::TruncatedPolicy;
-use responses_transcoder::{Dialect, StreamOptions};
+use responses_transcoder::stop::StopSequences;
+use responses_transcoder::{Dialect, StreamOptions, Transcoder};
 use serde_json::{json, Value};
 
 const CREATED: &str = r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","created_at":1700000000,"model":"gpt-x","status":"in_progress","output":[]}}"#;
@@ -458,4 +459,89 @@ fn keepalives_pass_as_comments() {
     assert!(String::from_utf8(out)
         .unwrap()
         .contains("\n\n: keepalive\n\n"));
+}
+
+/// The frames of `events` with these stop sequences, checked identical at several splits.
+fn run_stopped(events: &[&str], stop: &[&str]) -> Vec<(String, Value)> {
+    let input = sse(events);
+    let stop = StopSequences::new(stop.iter().map(|s| s.to_string()).collect());
+    let run = |split: usize| {
+        let mut transcoder = Transcoder::new(Dialect::Anthropic, StreamOptions::default())
+            .unwrap()
+            .with_stop_sequences(&stop);
+        let mut out = Vec::new();
+        for chunk in input.chunks(split) {
+            transcoder.feed(chunk, &mut out);
+        }
+        transcoder.finish(&mut out);
+        out
+    };
+    let whole = run(input.len());
+    for split in [1, 3, 7, 64] {
+        assert_eq!(run(split), whole, "split {split}");
+    }
+    common::invariants::check_output(Dialect::Anthropic, &whole).unwrap();
+    frames(&whole)
+        .into_iter()
+        .map(|(event, data)| (event.unwrap(), serde_json::from_str(&data).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_stop_sequence_across_deltas_ends_the_message_with_stop_sequence() {
+    let frames = run_stopped(
+        &[
+            CREATED,
+            &text_delta(0, "Hello wo"),
+            &text_delta(0, "rld. More"),
+            &text_delta(0, " text"),
+            r#"{"type":"response.output_item.added","output_index":1,"item":{"type":"function_call","call_id":"c","name":"f"}}"#,
+            &terminal(
+                "incomplete",
+                "incomplete",
+                r#","incomplete_details":{"reason":"max_output_tokens"}"#,
+                "[]",
+            ),
+        ],
+        &["world", "xyz"],
+    );
+    let text: String = deltas(&frames)
+        .iter()
+        .map(|d| d["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(text, "Hello ");
+    assert_eq!(
+        last(&frames, "message_delta"),
+        json!({"type": "message_delta", "delta": {"stop_reason": "stop_sequence", "stop_sequence": "world"},
+            "usage": {"input_tokens": 6, "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 4, "output_tokens": 7,
+                "output_tokens_details": {"thinking_tokens": 3}}})
+    );
+    let starts = frames
+        .iter()
+        .filter(|(e, _)| e == "content_block_start")
+        .count();
+    assert_eq!(starts, 1, "nothing after the stop");
+}
+
+#[test]
+fn held_text_is_flushed_when_no_stop_sequence_completes() {
+    let frames = run_stopped(
+        &[
+            CREATED,
+            &text_delta(0, "Hello wor"),
+            r#"{"type":"response.output_item.done","output_index":0,"item":{"type":"message","content":[{"type":"output_text","text":"Hello wor"}]}}"#,
+            &completed("[]"),
+        ],
+        &["world"],
+    );
+    let text: String = deltas(&frames)
+        .iter()
+        .map(|d| d["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(text, "Hello wor");
+    assert_eq!(
+        last(&frames, "message_delta")["delta"],
+        json!({"stop_reason": "end_turn", "stop_sequence": null})
+    );
 }

@@ -49,6 +49,7 @@ fn assert_refused(body: Value, code: &str, param: &str) -> Rejection {
 fn dropping(fields: &[&str]) -> RequestOptions {
     RequestOptions {
         drop_unsupported_fields: fields.iter().map(|f| f.to_string()).collect(),
+        ..RequestOptions::default()
     }
 }
 
@@ -363,7 +364,6 @@ fn cache_control_is_checked_and_not_sent() {
 fn unsupported_fields_are_refused_or_dropped() {
     for (field, value) in [
         ("top_k", json!(5)),
-        ("stop_sequences", json!(["END"])),
         ("container", json!("c_1")),
         ("context_management", json!({"edits": []})),
         (
@@ -385,7 +385,7 @@ fn unsupported_fields_are_refused_or_dropped() {
         assert!(dropped.get(field).is_none(), "{field}");
     }
     for (field, neutral) in [
-        ("stop_sequences", json!([])),
+        ("mcp_servers", json!([])),
         ("speed", json!("standard")),
         ("top_k", json!(null)),
     ] {
@@ -658,4 +658,40 @@ fn malformed_bodies_are_refused() {
             .as_deref(),
         Some("model")
     );
+}
+
+#[test]
+fn stop_sequences_are_honoured_by_the_gateway_not_sent() {
+    let translated = translate_with(
+        &request(json!({"stop_sequences": ["\n\nHuman:", "END"]})),
+        &RequestOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(translated.stop.as_slice(), ["\n\nHuman:", "END"]);
+    let body: Value = serde_json::from_slice(&translated.body).unwrap();
+    assert!(body.get("stop_sequences").is_none() && body.get("stop").is_none());
+    let none = translate_with(
+        &request(json!({"stop_sequences": []})),
+        &RequestOptions::default(),
+    )
+    .unwrap();
+    assert!(none.stop.is_empty());
+    assert_refused(
+        request(json!({"stop_sequences": [""]})),
+        "invalid_value",
+        "stop_sequences[0]",
+    );
+    assert_refused(
+        request(json!({"stop_sequences": "END"})),
+        "invalid_type",
+        "stop_sequences",
+    );
+    let many: Vec<String> = (0..17).map(|i| format!("s{i}")).collect();
+    assert_refused(
+        request(json!({ "stop_sequences": many })),
+        "invalid_value",
+        "stop_sequences",
+    );
+    let refused = Config::parse(br#"{"drop_unsupported_fields":["stop_sequences"]}"#).unwrap_err();
+    assert!(refused.contains("honours stop sequences"), "{refused}");
 }

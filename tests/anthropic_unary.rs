@@ -3,6 +3,7 @@
 
 use responses_transcoder::anthropic::unary::translate;
 use responses_transcoder::outcome::OutcomeKind;
+use responses_transcoder::stop::StopSequences;
 use responses_transcoder::StreamOptions;
 use serde_json::{json, Value};
 
@@ -15,7 +16,7 @@ fn response(status: &str, extra: &str, output: &str) -> String {
 }
 
 fn answer_with(body: &str, options: &StreamOptions) -> (u16, Value, Option<OutcomeKind>) {
-    let answer = translate(body.as_bytes(), options);
+    let answer = translate(body.as_bytes(), options, &StopSequences::default());
     let value = serde_json::from_slice(&answer.body).expect("the answer is JSON");
     (answer.status, value, answer.outcome)
 }
@@ -116,4 +117,43 @@ fn cancelled_running_and_foreign_bodies_are_errors() {
     let (status, body, _) = answer(r#"{"object":"chat.completion","choices":[]}"#);
     assert_eq!(status, 502);
     assert_eq!(body["type"], "error");
+}
+
+#[test]
+fn a_stop_sequence_cuts_the_text_and_leaves_the_later_blocks_out() {
+    let stop = StopSequences::new(vec!["lo \"y".to_owned()]);
+    let stopped = translate(
+        response("completed", "", OUTPUT).as_bytes(),
+        &StreamOptions::default(),
+        &stop,
+    );
+    let message: Value = serde_json::from_slice(&stopped.body).unwrap();
+    assert_eq!(stopped.outcome, Some(OutcomeKind::Completed));
+    assert_eq!(
+        message["content"],
+        json!([
+            {"type": "thinking", "thinking": "Think.", "signature": "responses:rs_1:enc"},
+            {"type": "text", "text": "Hel"}
+        ])
+    );
+    assert_eq!(
+        (&message["stop_reason"], &message["stop_sequence"]),
+        (&json!("stop_sequence"), &json!("lo \"y"))
+    );
+    assert_eq!(message["usage"]["output_tokens"], 7);
+    // An incomplete answer the stop cut is a completed one; an unmatched stop changes nothing.
+    let cut = translate(
+        response("incomplete", "", OUTPUT).as_bytes(),
+        &StreamOptions::default(),
+        &stop,
+    );
+    assert_eq!(cut.outcome, Some(OutcomeKind::Completed));
+    let unmatched = StopSequences::new(vec!["zzz".to_owned()]);
+    let (_, plain, _) = answer(&response("completed", "", OUTPUT));
+    let same = translate(
+        response("completed", "", OUTPUT).as_bytes(),
+        &StreamOptions::default(),
+        &unmatched,
+    );
+    assert_eq!(serde_json::from_slice::<Value>(&same.body).unwrap(), plain);
 }

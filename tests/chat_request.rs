@@ -3,7 +3,7 @@
 //! status, code and param.
 
 use responses_transcoder::chat::request::{translate, UNSUPPORTED_FIELDS};
-use responses_transcoder::request::{Rejection, RequestOptions, Translated};
+use responses_transcoder::request::{ParticipantNames, Rejection, RequestOptions, Translated};
 use responses_transcoder::Config;
 use serde_json::{json, Value};
 
@@ -44,6 +44,7 @@ fn assert_refused(body: Value, code: &str, param: &str) -> Rejection {
 fn dropping(fields: &[&str]) -> RequestOptions {
     RequestOptions {
         drop_unsupported_fields: fields.iter().map(|f| f.to_string()).collect(),
+        ..RequestOptions::default()
     }
 }
 
@@ -530,12 +531,6 @@ unsupported!(
     2
 );
 unsupported!(
-    stop_is_refused_naming_it,
-    stop_is_dropped_when_configured,
-    "stop",
-    ["\n"]
-);
-unsupported!(
     seed_is_refused_naming_it,
     seed_is_dropped_when_configured,
     "seed",
@@ -1012,28 +1007,127 @@ fn malformed_tool_calls_and_tool_messages_are_refused() {
 }
 
 #[test]
-fn message_name_is_refused_naming_it() {
-    let rejection = assert_refused(
-        conversation(json!([{"role": "system", "content": "x"},
-                            {"role": "user", "content": "Hi", "name": "alice"}])),
-        "unsupported_parameter",
-        "messages[1].name",
-    );
-    assert!(rejection.message.contains("name"), "{rejection:?}");
+fn one_name_per_role_is_accepted_and_not_sent() {
+    // AutoGen names every message after its role's one participant.
+    let body = conversation(json!([{"role": "system", "content": "x", "name": "system"},
+                                   {"role": "user", "content": "Hi", "name": "user"},
+                                   {"role": "assistant", "content": "Hello", "name": "assistant"},
+                                   {"role": "user", "content": "Hi", "name": "user"}]));
+    let input = upstream(body)["input"].clone();
+    assert_eq!(input[1], hi());
+    assert_eq!(input[3], hi());
+    assert!(!input.to_string().contains("\"name\""), "{input}");
+    let nulls = conversation(json!([{"role": "user", "content": "Hi", "name": null}]));
+    assert_eq!(upstream(nulls)["input"], json!([hi()]));
 }
 
 #[test]
-fn message_name_is_dropped_when_configured() {
-    let body = conversation(json!([{"role": "user", "content": "Hi", "name": "alice"},
-                                   {"role": "assistant", "content": "Hello", "name": "bot"}]));
-    let translated = translate_with(&body, &dropping(&["messages[].name"])).unwrap();
-    let body: Value = serde_json::from_slice(&translated.body).unwrap();
+fn tool_message_name_is_carried_by_the_call_id() {
+    // CrewAI names each tool message after its tool; two tools share the role.
+    let body = conversation(json!([
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": null, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "multiply", "arguments": "{}"}},
+            {"id": "call_2", "type": "function", "function": {"name": "add", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "name": "multiply", "content": "6"},
+        {"role": "tool", "tool_call_id": "call_2", "name": "add", "content": "5"}]));
+    let input = upstream(body)["input"].clone();
     assert_eq!(
-        body["input"],
-        json!([hi(), {"type": "message", "role": "assistant", "content": "Hello"}])
+        input[3],
+        json!({"type": "function_call_output", "call_id": "call_1", "output": "6"})
     );
-    let nulls = conversation(json!([{"role": "user", "content": "Hi", "name": null}]));
-    assert_eq!(upstream(nulls)["input"], json!([hi()]));
+    assert_eq!(
+        input[4],
+        json!({"type": "function_call_output", "call_id": "call_2", "output": "5"})
+    );
+}
+
+#[test]
+fn several_names_sharing_a_role_are_refused_naming_the_second() {
+    let body = conversation(json!([{"role": "user", "content": "Hi", "name": "alice"},
+                                   {"role": "assistant", "content": "Hello", "name": "bot"},
+                                   {"role": "user", "content": "Hey", "name": "alice"},
+                                   {"role": "user", "content": "Yo", "name": "bob"}]));
+    let rejection = assert_refused(body, "unsupported_parameter", "messages[3].name");
+    assert!(rejection.message.contains("participant"), "{rejection:?}");
+    let not_a_string = conversation(json!([{"role": "user", "content": "Hi", "name": 7}]));
+    assert_refused(not_a_string, "invalid_type", "messages[0].name");
+}
+
+fn names(names: ParticipantNames) -> RequestOptions {
+    RequestOptions {
+        participant_names: names,
+        ..RequestOptions::default()
+    }
+}
+
+#[test]
+fn several_names_sharing_a_role_are_dropped_or_prefixed_when_configured() {
+    let body = conversation(json!([
+        {"role": "user", "content": "Hi", "name": "alice"},
+        {"role": "user", "content": [{"type": "text", "text": "Yo"}], "name": "bob"},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/i.png"}}], "name": "bob"},
+        {"role": "assistant", "content": "Hello"}]));
+    let dropped = translate_with(&body, &names(ParticipantNames::Drop)).unwrap();
+    let dropped: Value = serde_json::from_slice(&dropped.body).unwrap();
+    assert_eq!(dropped["input"][0], hi());
+    assert_eq!(
+        dropped["input"][1]["content"],
+        json!([{"type": "input_text", "text": "Yo"}])
+    );
+    let prefixed = translate_with(&body, &names(ParticipantNames::Prefix)).unwrap();
+    let prefixed: Value = serde_json::from_slice(&prefixed.body).unwrap();
+    assert_eq!(prefixed["input"][0]["content"], "alice: Hi");
+    assert_eq!(
+        prefixed["input"][1]["content"],
+        json!([{"type": "input_text", "text": "bob: Yo"}])
+    );
+    assert_eq!(
+        prefixed["input"][2]["content"][0],
+        json!({"type": "input_text", "text": "bob: "})
+    );
+    assert_eq!(prefixed["input"][2]["content"][1]["type"], "input_image");
+    assert_eq!(prefixed["input"][3]["content"], "Hello");
+}
+
+#[test]
+fn stop_is_accepted_not_sent_and_carried() {
+    let accepted =
+        |extra: Value| translate_with(&request(extra), &RequestOptions::default()).unwrap();
+    let one = accepted(json!({"stop": "Observation:"}));
+    assert_eq!(one.stop.as_slice(), ["Observation:"]);
+    let body: Value = serde_json::from_slice(&one.body).unwrap();
+    assert!(body.get("stop").is_none(), "{body}");
+    // smolagents' CodeAgent.
+    let three = accepted(json!({"stop": ["Observation:", "Calling tools:", "</code>"]}));
+    assert_eq!(
+        three.stop.as_slice(),
+        ["Observation:", "Calling tools:", "</code>"]
+    );
+    assert!(accepted(json!({"stop": []})).stop.is_empty());
+    assert!(accepted(json!({"stop": null})).stop.is_empty());
+}
+
+#[test]
+fn stop_beyond_what_openai_accepts_is_refused_naming_it() {
+    assert_refused(
+        request(json!({"stop": ["a", "b", "c", "d", "e"]})),
+        "invalid_value",
+        "stop",
+    );
+    assert_refused(
+        request(json!({"stop": ["a", ""]})),
+        "invalid_value",
+        "stop[1]",
+    );
+    assert_refused(request(json!({"stop": ""})), "invalid_value", "stop");
+    assert_refused(request(json!({"stop": [1]})), "invalid_type", "stop[0]");
+    assert_refused(request(json!({"stop": 1})), "invalid_type", "stop");
+    assert_refused(
+        request(json!({"stop": "x".repeat(1025)})),
+        "invalid_value",
+        "stop",
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ use common::{corpus, edited_content, frames, output_text, transcode, upstream_te
 use responses_transcoder::chat::unary::translate;
 use responses_transcoder::outcome::{OutcomeKind, UnaryAnswer};
 use responses_transcoder::responses::{InputTokensDetails, OutputTokensDetails, Usage};
+use responses_transcoder::stop::StopSequences;
 use responses_transcoder::{Dialect, StreamOptions};
 use serde_json::{json, Value};
 
@@ -40,7 +41,11 @@ fn text(text: &str) -> Value {
 }
 
 fn answer_with(body: &Value, options: &StreamOptions) -> (UnaryAnswer, Value) {
-    let answer = translate(body.to_string().as_bytes(), options);
+    let answer = translate(
+        body.to_string().as_bytes(),
+        options,
+        &StopSequences::default(),
+    );
     let value = serde_json::from_slice(&answer.body).expect("the answer is JSON");
     (answer, value)
 }
@@ -323,7 +328,7 @@ fn a_body_that_is_not_a_response_is_a_502_invalid_upstream_response() {
         br#"{"status":7}"#,
         br#"{"object":"chat.completion","status":"completed","output":[]}"#,
     ] {
-        let answer = translate(body, &StreamOptions::default());
+        let answer = translate(body, &StreamOptions::default(), &StopSequences::default());
         assert_eq!(answer.status, 502, "{}", String::from_utf8_lossy(body));
         assert_eq!((answer.outcome, answer.usage), (None, None));
         let value: Value = serde_json::from_slice(&answer.body).unwrap();
@@ -381,7 +386,7 @@ fn url_citations_become_chat_annotations() {
 #[test]
 fn escaped_text_is_copied_as_the_upstream_wrote_it() {
     let body = br#"{"id":"r","status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"caf\u00e9 \"q\"\n"},{"type":"output_text","text":"\ud83d\ude00"}]}]}"#;
-    let answer = translate(body, &StreamOptions::default());
+    let answer = translate(body, &StreamOptions::default(), &StopSequences::default());
     let text = String::from_utf8(answer.body).unwrap();
     assert!(
         text.contains(r#""content":"caf\u00e9 \"q\"\n\ud83d\ude00""#),
@@ -446,7 +451,11 @@ fn check(name: &str, input: &[u8]) -> Result<bool, String> {
     let Some(response) = terminal.get("response").filter(|r| r.is_object()) else {
         return Ok(false);
     };
-    let answer = translate(response.to_string().as_bytes(), &StreamOptions::default());
+    let answer = translate(
+        response.to_string().as_bytes(),
+        &StreamOptions::default(),
+        &StopSequences::default(),
+    );
     let value: Value =
         serde_json::from_slice(&answer.body).map_err(|e| format!("answer not JSON: {e}"))?;
     let stream = streamed(input);
@@ -573,7 +582,11 @@ fn a_number_beyond_f64_in_a_forwarded_value_is_copied_as_it_came() {
     // does not judge their numbers. Found by the `request` fuzz target's unary half.
     let body = r#"{"id":"resp_1","object":"response","status":"incomplete","output":[],
         "incomplete_details":{"reason":"max_output_tokens","at":1767e225599}}"#;
-    let answer = translate(body.as_bytes(), &StreamOptions::default());
+    let answer = translate(
+        body.as_bytes(),
+        &StreamOptions::default(),
+        &StopSequences::default(),
+    );
     assert_eq!(answer.status, 200);
     let text = String::from_utf8(answer.body).unwrap();
     assert!(

@@ -28,6 +28,7 @@ fn refused(body: Value) -> Rejection {
 fn dropping(names: &[&str]) -> RequestOptions {
     RequestOptions {
         drop_unsupported_fields: names.iter().map(|n| n.to_string()).collect(),
+        ..RequestOptions::default()
     }
 }
 
@@ -520,13 +521,38 @@ fn seed_refused_naming_generation_config_seed() {
 }
 
 #[test]
-fn stop_sequences_refused_naming_generation_config_stop_sequences() {
+fn stop_sequences_are_accepted_not_sent_and_carried() {
+    let body = with(json!({"generation_config": {"stop_sequences": ["END", "\n\n"]}}));
+    let translated = run_with(&body, &RequestOptions::default()).unwrap();
+    assert_eq!(translated.stop.as_slice(), ["END", "\n\n"]);
+    let out: Value = serde_json::from_slice(&translated.body).unwrap();
+    assert_eq!(out, json!({"model": "gpt-x", "input": "hi"}));
+    let null = with(json!({"generation_config": {"stop_sequences": null}}));
+    assert!(run_with(&null, &RequestOptions::default())
+        .unwrap()
+        .stop
+        .is_empty());
+}
+
+#[test]
+fn stop_sequences_beyond_what_gemini_takes_are_refused_naming_them() {
+    let six = json!({"generation_config": {"stop_sequences": ["a", "b", "c", "d", "e", "f"]}});
     assert_refused(
-        &refused(with(
-            json!({"generation_config": {"stop_sequences": ["END"]}}),
-        )),
+        &refused(with(six)),
         "generation_config.stop_sequences",
-        "unsupported_parameter",
+        "invalid_value",
+    );
+    let empty = json!({"generation_config": {"stop_sequences": ["a", ""]}});
+    assert_refused(
+        &refused(with(empty)),
+        "generation_config.stop_sequences[1]",
+        "invalid_value",
+    );
+    let string = json!({"generation_config": {"stop_sequences": "END"}});
+    assert_refused(
+        &refused(with(string)),
+        "generation_config.stop_sequences",
+        "invalid_type",
     );
 }
 
@@ -549,8 +575,8 @@ fn media_generation_configs_refused_naming_them() {
 #[test]
 fn unsupported_generation_config_fields_dropped_when_configured() {
     let body =
-        with(json!({"generation_config": {"seed": 7, "stop_sequences": ["x"], "temperature": 0}}));
-    let options = dropping(&["generation_config.seed", "generation_config.stop_sequences"]);
+        with(json!({"generation_config": {"seed": 7, "speech_config": {}, "temperature": 0}}));
+    let options = dropping(&["generation_config.seed", "generation_config.speech_config"]);
     let out: Value = serde_json::from_slice(&run_with(&body, &options).unwrap().body).unwrap();
     assert_eq!(
         out,
@@ -559,7 +585,7 @@ fn unsupported_generation_config_fields_dropped_when_configured() {
     let partly = dropping(&["generation_config.seed"]);
     assert_eq!(
         run_with(&body, &partly).unwrap_err().param.as_deref(),
-        Some("generation_config.stop_sequences")
+        Some("generation_config.speech_config")
     );
 }
 

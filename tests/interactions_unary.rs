@@ -7,6 +7,7 @@ mod common;
 use common::{corpus, edited_content, frames, transcode, upstream_terminal};
 use responses_transcoder::interactions::unary::translate;
 use responses_transcoder::outcome::{OutcomeKind, UnaryAnswer};
+use responses_transcoder::stop::StopSequences;
 use responses_transcoder::{Dialect, StreamOptions};
 use serde_json::{json, Value};
 
@@ -72,7 +73,11 @@ fn function_call(call_id: &str, arguments: &str) -> Value {
 }
 
 fn answer_with(body: &Value, options: &StreamOptions) -> (UnaryAnswer, Value) {
-    let answer = translate(&serde_json::to_vec(body).unwrap(), options);
+    let answer = translate(
+        &serde_json::to_vec(body).unwrap(),
+        options,
+        &StopSequences::default(),
+    );
     let value: Value = serde_json::from_slice(&answer.body).expect("the answer is JSON");
     (answer, value)
 }
@@ -384,7 +389,7 @@ fn not_a_responses_object_is_a_502() {
         b"{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",\"output\":\xff}",
     ];
     for body in bodies {
-        let answer = translate(body, &StreamOptions::default());
+        let answer = translate(body, &StreamOptions::default(), &StopSequences::default());
         assert_eq!(answer.status, 502, "{}", String::from_utf8_lossy(body));
         assert_eq!(answer.outcome, None);
         let value: Value = serde_json::from_slice(&answer.body).unwrap();
@@ -545,7 +550,7 @@ fn a_lone_surrogate_escape_is_copied_as_it_came() {
     // RFC 8259's grammar allows `\uDAFE` alone (Python and JavaScript read it as is); the filter
     // copies raw strings without judging them. Found by the `request` fuzz target's unary half.
     let body = br#"{"id":"resp_1","object":"response","status":"completed","model":"m\uDAFEst","output":[]}"#;
-    let answer = translate(body, &StreamOptions::default());
+    let answer = translate(body, &StreamOptions::default(), &StopSequences::default());
     assert_eq!(answer.status, 200);
     let text = String::from_utf8(answer.body).unwrap();
     assert!(text.contains(r#""model":"m\uDAFEst""#), "{text}");

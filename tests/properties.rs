@@ -5,7 +5,9 @@
 mod common;
 
 use common::deltas::{self, Choices};
-use common::invariants::{check_all, check_fast_path, check_output, pieces, run};
+use common::invariants::{
+    check_all, check_fast_path, check_output, pieces, run, run_with_stop, DIALECTS,
+};
 use proptest::prelude::*;
 use responses_transcoder::sse::{Frame, Framer};
 use responses_transcoder::{Dialect, StreamOptions};
@@ -188,6 +190,31 @@ proptest! {
     ) {
         let stream = apply(&streams()[pick % streams().len()], &edits);
         check_all(StreamOptions::default(), &stream, &chunks).map_err(TestCaseError::fail)?;
+    }
+
+    /// Real streams, edited, with stop sequences taken from a stream's own bytes: the output does
+    /// not depend on the chunking and stays well-formed (one terminal, `[DONE]` last).
+    #[test]
+    fn stop_sequences_keep_streams_split_invariant(
+        pick in any::<usize>(),
+        edits in proptest::collection::vec(edit(), 0..3),
+        at in any::<usize>(),
+        len in 1usize..6,
+        chunks in chunkings(),
+    ) {
+        let original = &streams()[pick % streams().len()];
+        let stream = apply(original, &edits);
+        let start = at % original.len().max(1);
+        let sequence = String::from_utf8_lossy(original.get(start..start + len).unwrap_or(b"x"));
+        let stop = [sequence.as_ref(), "\n\n", "é"];
+        for dialect in DIALECTS {
+            let whole = run_with_stop(dialect, StreamOptions::default(), &stop, &stream, &[usize::MAX])
+                .map_err(TestCaseError::fail)?;
+            let split = run_with_stop(dialect, StreamOptions::default(), &stop, &stream, &chunks)
+                .map_err(TestCaseError::fail)?;
+            prop_assert!(whole == split, "{dialect:?} output depends on chunking {chunks:?}");
+            check_output(dialect, &whole).map_err(TestCaseError::fail)?;
+        }
     }
 
     /// Arbitrary SSE-flavoured bytes, with a small event cap so that it is reached often.

@@ -37,12 +37,21 @@ pub fn check_dialect(dialect: Dialect, data: &[u8]) {
     let split = invariants::run(dialect, options, stream, &chunks).unwrap();
     assert!(whole == split, "output depends on chunking {chunks:?}");
     invariants::check_output(dialect, &whole).unwrap();
+    // With stop sequences (short ones, so that streams hit them): the same discipline.
+    let stop = ["th", "Observation:", "\u{e9}!", "\n\n"];
+    let whole = invariants::run_with_stop(dialect, options, &stop, stream, &[usize::MAX]).unwrap();
+    let split = invariants::run_with_stop(dialect, options, &stop, stream, &chunks).unwrap();
+    assert!(
+        whole == split,
+        "output with stop sequences depends on chunking {chunks:?}"
+    );
+    invariants::check_output(dialect, &whole).unwrap();
 }
 
 /// Checks one fuzz input against the request side: the first byte picks Chat or Interactions,
 /// request or unary answer; the rest is the body.
 pub fn check_request(data: &[u8]) {
-    use responses_transcoder::request::RequestOptions;
+    use responses_transcoder::request::{ParticipantNames, RequestOptions};
     use responses_transcoder::{anthropic, chat, error_body, interactions};
     let Some((&selector, body)) = data.split_first() else {
         return;
@@ -64,6 +73,7 @@ pub fn check_request(data: &[u8]) {
                 .chain(anthropic::request::UNSUPPORTED_FIELDS)
                 .map(|f| f.to_string())
                 .collect(),
+            participant_names: ParticipantNames::Prefix,
         };
         let request_options = if selector & 8 == 0 {
             RequestOptions::default()
@@ -99,9 +109,11 @@ pub fn check_request(data: &[u8]) {
         }
     } else {
         let answer = match dialect {
-            Dialect::Interactions => interactions::unary::translate(body, &options),
-            Dialect::Anthropic => anthropic::unary::translate(body, &options),
-            _ => chat::unary::translate(body, &options),
+            Dialect::Interactions => {
+                interactions::unary::translate(body, &options, &Default::default())
+            }
+            Dialect::Anthropic => anthropic::unary::translate(body, &options, &Default::default()),
+            _ => chat::unary::translate(body, &options, &Default::default()),
         };
         assert!(
             (200..600).contains(&answer.status),

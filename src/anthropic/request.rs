@@ -33,7 +33,7 @@
 //! | `output_config.effort` `low` / `medium` / `high` / `xhigh` | `reasoning.effort`, the same word (it wins over the budget rule); `max` refused |
 //! | `output_config.format` `{"type":"json_schema","schema"}` | `text.format` `{"type":"json_schema","name":"output","schema","strict":true}` |
 //! | `cache_control` (top level and on blocks and tools) | accepted (its shape checked), not sent: the Responses API caches prompt prefixes by itself |
-//! | `stop_sequences` | refused, or dropped as `stop_sequences` (`[]` accepted) |
+//! | `stop_sequences` (at most 16 non-empty strings of at most 1 KiB) | not sent (the Responses API has none): honoured by the gateway on the answer ([`crate::stop`]: `stop_reason: "stop_sequence"` with the `stop_sequence` that matched), carried in [`Translated::stop`] |
 //! | `top_k`, `container`, `context_management`, `mcp_servers`, `diagnostics`, `inference_geo`, `speed` | refused, or dropped when listed; `speed: "standard"` accepted |
 //! | any other key, at any depth | refused as unknown |
 //!
@@ -62,8 +62,9 @@ use super::stream::SIGNATURE_PREFIX;
 use crate::json::{push_raw, push_str, ArrayWriter, Fields, ObjectWriter};
 use crate::request::{
     array, body_fields, boolean, decimal, is_null, number_up_to, object, only_keys, raw_string,
-    string, unsigned, Path, Refusal, Rejection, RequestOptions, Translated,
+    stop_sequences, string, unsigned, Path, Refusal, Rejection, RequestOptions, Translated,
 };
+use crate::stop::StopSequences;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -73,7 +74,6 @@ use std::borrow::Cow;
 /// for any tool's examples.
 pub const UNSUPPORTED_FIELDS: &[&str] = &[
     "top_k",
-    "stop_sequences",
     "container",
     "context_management",
     "mcp_servers",
@@ -97,6 +97,7 @@ const MAPPED_FIELDS: &[&str] = &[
     "thinking",
     "output_config",
     "cache_control",
+    "stop_sequences",
 ];
 
 /// The drop name of thinking blocks that cannot be replayed.
@@ -105,6 +106,9 @@ const THINKING_BLOCK: &str = "messages[].content[].thinking";
 const INPUT_EXAMPLES: &str = "tools[].input_examples";
 /// The smallest `max_output_tokens` the Responses API accepts.
 const MIN_OUTPUT_TOKENS: u64 = 16;
+/// The most stop sequences a request may give (Anthropic documents no limit; this bounds the
+/// matching work per delta).
+const MAX_STOP_SEQUENCES: usize = 16;
 /// Anthropic's smallest thinking budget.
 const MIN_THINKING_BUDGET: u64 = 1024;
 
@@ -125,11 +129,13 @@ fn walk(body: &[u8], options: &RequestOptions) -> Result<Translated, Refusal> {
     for (key, value) in &fields.entries {
         request.field(key, value)?;
     }
+    let stop = std::mem::take(&mut request.stop);
     let stream = request.finish();
     Ok(Translated {
         body: out,
         stream,
         include_usage: false,
+        stop,
     })
 }
 
@@ -137,7 +143,6 @@ fn walk(body: &[u8], options: &RequestOptions) -> Result<Translated, Refusal> {
 fn unsupported_reason(field: &str) -> &'static str {
     match field {
         "top_k" => "the Responses API has no top-k sampling",
-        "stop_sequences" => "the Responses API has no stop sequences",
         "container" | "context_management" | "mcp_servers" => {
             "it configures Anthropic's own server-side tools and context, which the Responses API behind this gateway does not run"
         }
@@ -157,7 +162,7 @@ fn is_neutral(field: &str, raw: &RawValue) -> bool {
     let mut compact = Vec::new();
     push_raw(&mut compact, raw.get());
     match field {
-        "stop_sequences" | "mcp_servers" => compact == b"[]",
+        "mcp_servers" => compact == b"[]",
         "speed" => compact == br#""standard""#,
         _ => false,
     }
@@ -247,6 +252,7 @@ struct Request<'o> {
     reasoning: Option<Reasoning>,
     effort: Option<&'static str>,
     text_format: Option<Vec<u8>>,
+    stop: StopSequences,
 }
 
 /// What `thinking` asks for.
@@ -269,6 +275,7 @@ impl<'o> Request<'o> {
             reasoning: None,
             effort: None,
             text_format: None,
+            stop: StopSequences::default(),
         }
     }
 
@@ -342,6 +349,7 @@ impl<'o> Request<'o> {
             }
             "thinking" => self.reasoning = thinking(value)?,
             "output_config" => self.output_config(value)?,
+            "stop_sequences" => self.stop = stop_sequences(value, at, MAX_STOP_SEQUENCES, false)?,
             "cache_control" => cache_hint(value, at)?,
             _ if UNSUPPORTED_FIELDS.contains(&key) => unsupported(self.options, key, at, value)?,
             _ => return Err(Rejection::unknown(at)),

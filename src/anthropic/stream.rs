@@ -18,13 +18,21 @@
 //! | `response.cancelled`, EOF without a terminal, event too large, invalid event | `error` event, `api_error` (EOF: `end_turn` with `on_truncated: "finish"`) |
 //!
 //! Every text delta passes through [`AnthropicEncoder::text`], the one place text reaches the
-//! client.
+//! client. With stop sequences ([`AnthropicEncoder::set_stop`], see [`crate::stop`]) the
+//! message text goes through a matcher there: text that could start a sequence is held back and
+//! flushed into its block before anything else is written to it and before it stops. At a match
+//! the text before the sequence is sent, the block stops, everything the upstream sends after it
+//! is dropped, and the stream ends with `stop_reason: "stop_sequence"` and the `stop_sequence`
+//! that matched — whatever the upstream's terminal (it may report `incomplete`, or fail, after
+//! generating past the stop), with the upstream's usage (which may count tokens past the stop).
 
 use crate::config::{StreamOptions, TruncatedPolicy};
 use crate::json::{push_raw, push_str, push_u64};
 use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamError};
-use crate::responses::Usage;
-use crate::responses::{json_string, string_contents, Delta, Event, EventKind, Item, Response};
+use crate::responses::{
+    json_string, string_contents, Delta, Event, EventKind, Item, Response, Usage,
+};
+use crate::stop::{ContentsStopMatcher, StopSequences};
 use crate::tracking::{PartKey, PartKind, SentParts};
 use serde_json::value::RawValue;
 
@@ -62,6 +70,12 @@ pub struct AnthropicEncoder {
     sent_parts: SentParts,
     saw_tool_use: bool,
     frames: u64,
+    /// The stop sequence matcher of the message text, when the request gave stop sequences.
+    stop: Option<Box<ContentsStopMatcher>>,
+    /// Text the matcher released, reused between deltas.
+    released: Vec<u8>,
+    /// Whether a stop sequence matched: its block is closed, the rest is dropped.
+    stopped: bool,
 }
 
 impl AnthropicEncoder {
@@ -75,7 +89,20 @@ impl AnthropicEncoder {
             sent_parts: SentParts::default(),
             saw_tool_use: false,
             frames: 0,
+            stop: None,
+            released: Vec::new(),
+            stopped: false,
         }
+    }
+
+    /// Honours `stop` on the message text (nothing changes when it is empty).
+    pub fn set_stop(&mut self, stop: StopSequences) {
+        self.stop = ContentsStopMatcher::new(stop).map(Box::new);
+    }
+
+    /// Whether a stop sequence ended the answer.
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// Frames written so far.
@@ -85,6 +112,9 @@ impl AnthropicEncoder {
 
     /// Translates one non-terminal event.
     pub fn event(&mut self, info: &StreamInfo, kind: EventKind, event: &Event, out: &mut Vec<u8>) {
+        if self.stopped {
+            return;
+        }
         if let Some(delta) = Delta::of(kind, event) {
             self.delta(info, &delta, out);
             return;
@@ -173,6 +203,9 @@ impl AnthropicEncoder {
     /// Translates one delta event (text, refusal, reasoning, tool call arguments): what most
     /// events of a stream are, whether the full parse or the fast path read them.
     pub fn delta(&mut self, info: &StreamInfo, delta: &Delta, out: &mut Vec<u8>) {
+        if self.stopped {
+            return;
+        }
         self.ensure_started(info, out);
         let key = |index: Option<u64>, kind| PartKey::new(delta.output_index, index, kind);
         let (key, block) = match delta.kind {
@@ -194,7 +227,7 @@ impl AnthropicEncoder {
         if let Some(contents) = delta.contents.filter(|c| !c.is_empty()) {
             let key = self.key_for(key, block);
             self.sent_parts.sent(key, contents);
-            self.block_delta(info, key.output_index_opt(), block, contents, out);
+            self.block_delta(info, key, block, contents, out);
         }
     }
 
@@ -204,18 +237,26 @@ impl AnthropicEncoder {
         if self.started {
             self.close_block(out);
         }
+        if self.stopped {
+            let stop_sequence = self.stop.as_ref().and_then(|stop| stop.matched());
+            let mut matched = Vec::new();
+            push_str(&mut matched, stop_sequence.unwrap_or_default());
+            let matched = String::from_utf8_lossy(&matched).into_owned();
+            self.finish(info, "stop_sequence", &matched, outcome.response(), out);
+            return;
+        }
         match *outcome {
             TerminalOutcome::Completed { response } => {
                 let calls = self.saw_tool_use || response.is_some_and(Response::has_tool_call);
                 let reason = if calls { "tool_use" } else { "end_turn" };
-                self.finish(info, reason, response, out);
+                self.finish(info, reason, "null", response, out);
             }
             TerminalOutcome::Incomplete { reason, response } => {
                 let reason = match reason {
                     IncompleteReason::ContentFilter => "refusal",
                     IncompleteReason::MaxOutputTokens | IncompleteReason::Other => "max_tokens",
                 };
-                self.finish(info, reason, response, out);
+                self.finish(info, reason, "null", response, out);
             }
             TerminalOutcome::Failed { error, .. } => {
                 let message = json_string(error.message).unwrap_or("\"upstream response failed\"");
@@ -225,7 +266,7 @@ impl AnthropicEncoder {
                 self.error("api_error", "\"the upstream response was cancelled\"", out);
             }
             TerminalOutcome::Truncated => match self.options.on_truncated {
-                TruncatedPolicy::Finish => self.finish(info, "end_turn", None, out),
+                TruncatedPolicy::Finish => self.finish(info, "end_turn", "null", None, out),
                 TruncatedPolicy::Error => self.error(
                     "api_error",
                     "\"the upstream stream ended without a terminal event\"",
@@ -352,6 +393,9 @@ impl AnthropicEncoder {
             }
             _ => return,
         }
+        if self.stopped {
+            return;
+        }
         if self.open.is_some_and(|b| b.output_index == output_index) {
             self.close_block(out);
         }
@@ -422,9 +466,11 @@ impl AnthropicEncoder {
     }
 
     fn close_block(&mut self, out: &mut Vec<u8>) {
-        let Some(open) = self.open.take() else {
+        let Some(open) = self.open else {
             return;
         };
+        self.flush_held(out);
+        self.open = None;
         if open.kind == (BlockKind::ToolUse { custom: true }) {
             // A custom tool's input as the object `{"input": "<text>"}`, closed (or whole, when
             // none came).
@@ -450,13 +496,7 @@ impl AnthropicEncoder {
         let key = self.key_for(key, block);
         let missing = string_contents(full).and_then(|full| self.sent_parts.complete(key, full));
         if let Some(contents) = missing {
-            self.block_delta(
-                info,
-                key.output_index_opt(),
-                block,
-                contents.as_bytes(),
-                out,
-            );
+            self.block_delta(info, key, block, contents.as_bytes(), out);
         }
     }
 
@@ -471,18 +511,22 @@ impl AnthropicEncoder {
         }
     }
 
-    /// One delta of `contents` (JSON string contents as the upstream wrote them) into the block
-    /// of `output_index`.
+    /// One delta of `contents` (JSON string contents as the upstream wrote them) of the part
+    /// `key` into its block.
     fn block_delta(
         &mut self,
         info: &StreamInfo,
-        output_index: Option<u64>,
+        key: PartKey,
         block: BlockKind,
         contents: &[u8],
         out: &mut Vec<u8>,
     ) {
+        if self.stopped {
+            return;
+        }
+        let output_index = key.output_index_opt();
         match block {
-            BlockKind::Text => self.text(info, output_index, contents, out),
+            BlockKind::Text => self.text(info, key, contents, out),
             BlockKind::Thinking => {
                 let index = self.ensure_block(output_index, block, None, out);
                 self.frame(out, "content_block_delta", |out| {
@@ -511,15 +555,62 @@ impl AnthropicEncoder {
         }
     }
 
-    /// A text delta: the one place message text reaches the client.
-    fn text(
-        &mut self,
-        _info: &StreamInfo,
-        output_index: Option<u64>,
-        contents: &[u8],
-        out: &mut Vec<u8>,
-    ) {
-        let index = self.ensure_block(output_index, BlockKind::Text, None, out);
+    /// A text delta: the one place message text reaches the client. Message text goes through
+    /// the stop matcher when there is one (a refusal's text does not, but first releases what
+    /// the matcher holds).
+    fn text(&mut self, _info: &StreamInfo, key: PartKey, contents: &[u8], out: &mut Vec<u8>) {
+        let index = self.ensure_block(key.output_index_opt(), BlockKind::Text, None, out);
+        if self.stop.is_some() {
+            if key.kind == PartKind::Text {
+                self.stop_text(index, contents, out);
+                return;
+            }
+            self.flush_held(out);
+        }
+        self.text_delta(index, contents, out);
+    }
+
+    /// Message text through the stop matcher: what it releases is sent; at a match the block
+    /// stops and the answer ends.
+    #[cold]
+    #[inline(never)]
+    fn stop_text(&mut self, index: u64, contents: &[u8], out: &mut Vec<u8>) {
+        let Some(mut stop) = self.stop.take() else {
+            return;
+        };
+        let mut released = std::mem::take(&mut self.released);
+        released.clear();
+        let matched = stop.push(contents, &mut released);
+        if !released.is_empty() {
+            self.text_delta(index, &released, out);
+        }
+        self.stop = Some(stop);
+        self.released = released;
+        if matched {
+            self.close_block(out);
+            self.stopped = true;
+        }
+    }
+
+    /// Writes the text the stop matcher holds into the open text block.
+    fn flush_held(&mut self, out: &mut Vec<u8>) {
+        let Some(open) = self.open.filter(|open| open.kind == BlockKind::Text) else {
+            return;
+        };
+        let Some(stop) = self.stop.as_mut().filter(|stop| stop.holds()) else {
+            return;
+        };
+        let mut released = std::mem::take(&mut self.released);
+        released.clear();
+        stop.flush(&mut released);
+        if !released.is_empty() {
+            self.text_delta(open.index, &released, out);
+        }
+        self.released = released;
+    }
+
+    /// A `text_delta` of block `index`.
+    fn text_delta(&mut self, index: u64, contents: &[u8], out: &mut Vec<u8>) {
         self.frame(out, "content_block_delta", |out| {
             push_index(out, index);
             out.extend_from_slice(b",\"delta\":{\"type\":\"text_delta\",\"text\":\"");
@@ -538,11 +629,13 @@ impl AnthropicEncoder {
         });
     }
 
-    /// `message_delta` with the stop reason and usage, then `message_stop`.
+    /// `message_delta` with the stop reason, the stop sequence (a JSON literal) and usage, then
+    /// `message_stop`.
     fn finish(
         &mut self,
         info: &StreamInfo,
         reason: &str,
+        stop_sequence: &str,
         response: Option<&Response>,
         out: &mut Vec<u8>,
     ) {
@@ -551,7 +644,9 @@ impl AnthropicEncoder {
         self.frame(out, "message_delta", |out| {
             out.extend_from_slice(b",\"delta\":{\"stop_reason\":\"");
             out.extend_from_slice(reason.as_bytes());
-            out.extend_from_slice(b"\",\"stop_sequence\":null},\"usage\":");
+            out.extend_from_slice(b"\",\"stop_sequence\":");
+            out.extend_from_slice(stop_sequence.as_bytes());
+            out.extend_from_slice(b"},\"usage\":");
             match &usage {
                 Some(usage) => push_usage(out, usage),
                 None => out.extend_from_slice(b"{\"output_tokens\":0}"),

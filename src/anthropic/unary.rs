@@ -26,6 +26,11 @@
 //! | not a Responses object ([`Response::of_answer`]) | Anthropic error body, `api_error`, 502 |
 //!
 //! Usage is reported in [`UnaryAnswer::usage`] in every case the upstream gave it (billing).
+//!
+//! Stop sequences ([`crate::stop`]) apply to every `Message` answer as in a stream: the message
+//! text ends before the first occurrence, the blocks after it are left out, and the answer has
+//! `stop_reason: "stop_sequence"` with the `stop_sequence` that matched (outcome `completed`).
+//! Usage is the upstream's (it may count tokens past the stop).
 
 use super::stream::{error_type, push_usage, SIGNATURE_PREFIX};
 use crate::config::StreamOptions;
@@ -34,10 +39,11 @@ use crate::interactions::unary::push_arguments;
 use crate::json::{push_str, ArrayWriter, ObjectWriter};
 use crate::outcome::{failed_status, IncompleteReason, OutcomeKind, TerminalOutcome, UnaryAnswer};
 use crate::responses::{json_string, string_contents, Item, Response, Usage};
+use crate::stop::{ContentsStopMatcher, StopSequences};
 
 /// Translates a unary Responses answer (the upstream's 2xx JSON body) into a `Message`, or
 /// Anthropic's error body when the response failed or is not a Responses object.
-pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
+pub fn translate(body: &[u8], options: &StreamOptions, stop: &StopSequences) -> UnaryAnswer {
     let text = String::from_utf8_lossy(body);
     let Some(response) = Response::of_answer(&text) else {
         return error_answer(
@@ -66,14 +72,14 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
             } else {
                 "end_turn"
             };
-            message_answer(&response, reason, options, kind)
+            message_answer(&response, reason, options, kind, stop)
         }
         TerminalOutcome::Incomplete { reason, .. } => {
             let reason = match reason {
                 IncompleteReason::ContentFilter => "refusal",
                 IncompleteReason::MaxOutputTokens | IncompleteReason::Other => "max_tokens",
             };
-            message_answer(&response, reason, options, kind)
+            message_answer(&response, reason, options, kind, stop)
         }
         TerminalOutcome::Failed { error, .. } => {
             let message = error
@@ -132,22 +138,33 @@ fn error_answer(
     }
 }
 
-/// A 200 answer holding the `Message`.
+/// A 200 answer holding the `Message`; `stop` the stop sequences that apply to its text.
 fn message_answer(
     response: &Response,
     stop_reason: &str,
     options: &StreamOptions,
     outcome: Option<OutcomeKind>,
+    stop: &StopSequences,
 ) -> UnaryAnswer {
-    let mut body = Vec::with_capacity(256 + response.output.map_or(0, |o| o.get().len()));
+    let mut content = Vec::new();
+    let matched = push_content(&mut content, &response.output_items(), options, stop);
+    let mut body = Vec::with_capacity(256 + content.len());
     let mut message = ObjectWriter::new(&mut body);
     message.raw("id", json_string(response.id).unwrap_or("\"resp_unknown\""));
     message.str("type", "message");
     message.str("role", "assistant");
     message.raw("model", json_string(response.model).unwrap_or("\"\""));
-    push_content(message.key("content"), &response.output_items(), options);
-    message.str("stop_reason", stop_reason);
-    message.raw("stop_sequence", "null");
+    message.key("content").extend_from_slice(&content);
+    match &matched {
+        Some(sequence) => {
+            message.str("stop_reason", "stop_sequence");
+            message.str("stop_sequence", sequence);
+        }
+        None => {
+            message.str("stop_reason", stop_reason);
+            message.raw("stop_sequence", "null");
+        }
+    }
     match &response.usage {
         Some(usage) => push_usage(message.key("usage"), usage),
         None => message.raw("usage", r#"{"input_tokens":0,"output_tokens":0}"#),
@@ -156,31 +173,67 @@ fn message_answer(
     UnaryAnswer {
         status: 200,
         body,
-        outcome,
+        outcome: if matched.is_some() {
+            Some(OutcomeKind::Completed)
+        } else {
+            outcome
+        },
         usage: response.usage,
     }
 }
 
-/// Writes the content blocks of the output items.
-fn push_content(out: &mut Vec<u8>, items: &[Item], options: &StreamOptions) {
+/// Writes the content blocks of the output items; returns the stop sequence that ended them,
+/// if one did.
+fn push_content(
+    out: &mut Vec<u8>,
+    items: &[Item],
+    options: &StreamOptions,
+    stop: &StopSequences,
+) -> Option<String> {
     let mut blocks = ArrayWriter::new(out);
     for item in items {
         match item.kind() {
             "message" => {
-                let text: String = item
-                    .content_parts()
-                    .iter()
-                    .filter_map(|part| match part.kind.as_deref() {
-                        Some("output_text") => string_contents(part.text),
-                        Some("refusal") => string_contents(part.refusal),
-                        _ => None,
-                    })
-                    .collect();
+                let mut matcher = ContentsStopMatcher::new(stop.clone());
+                let mut text = Vec::new();
+                let mut matched = false;
+                for part in item.content_parts() {
+                    match (part.kind.as_deref(), matcher.as_mut()) {
+                        (Some("output_text"), Some(matcher)) => {
+                            let contents = string_contents(part.text).unwrap_or("");
+                            if matcher.push(contents.as_bytes(), &mut text) {
+                                matched = true;
+                                break;
+                            }
+                        }
+                        (Some("output_text"), None) => text
+                            .extend_from_slice(string_contents(part.text).unwrap_or("").as_bytes()),
+                        (Some("refusal"), _) => {
+                            if let Some(matcher) = matcher.as_mut() {
+                                matcher.flush(&mut text);
+                            }
+                            text.extend_from_slice(
+                                string_contents(part.refusal).unwrap_or("").as_bytes(),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(matcher) = matcher.as_mut().filter(|_| !matched) {
+                    matcher.flush(&mut text);
+                }
                 if !text.is_empty() {
                     let mut block = ObjectWriter::new(blocks.item());
                     block.str("type", "text");
-                    quoted(block.key("text"), &text);
+                    let literal = block.key("text");
+                    literal.push(b'"');
+                    literal.extend_from_slice(&text);
+                    literal.push(b'"');
                     block.end();
+                }
+                if matched {
+                    blocks.end();
+                    return matcher.and_then(|m| m.matched().map(str::to_owned));
                 }
             }
             "reasoning" if options.emit_reasoning => {
@@ -202,7 +255,10 @@ fn push_content(out: &mut Vec<u8>, items: &[Item], options: &StreamOptions) {
                 }
                 let mut block = ObjectWriter::new(blocks.item());
                 block.str("type", "thinking");
-                quoted(block.key("thinking"), &text);
+                let literal = block.key("thinking");
+                literal.push(b'"');
+                literal.extend_from_slice(text.as_bytes());
+                literal.push(b'"');
                 let signature = block.key("signature");
                 signature.push(b'"');
                 if let Some(id) = string_contents(item.id) {
@@ -229,11 +285,5 @@ fn push_content(out: &mut Vec<u8>, items: &[Item], options: &StreamOptions) {
         }
     }
     blocks.end();
-}
-
-/// Appends JSON string contents (escapes as written) as a string literal.
-fn quoted(out: &mut Vec<u8>, contents: &str) {
-    out.push(b'"');
-    out.extend_from_slice(contents.as_bytes());
-    out.push(b'"');
+    None
 }

@@ -31,7 +31,8 @@
 //! | `tool_choice` `{"type":"function","function":{name}}` / `custom` | `{"type":"function","name"}` / `{"type":"custom","name"}` |
 //! | `tool_choice` `{"type":"allowed_tools","allowed_tools":{mode, tools}}` | `{"type":"allowed_tools", mode, tools}`, each tool as `{"type", "name"}` |
 //! | `n` | `1`: nothing sent; above 1: unsupported |
-//! | `stop`, `seed`, `frequency_penalty`, `presence_penalty`, `logit_bias`, `audio`, `modalities`, `prediction`, `web_search_options`, `functions`, `function_call` | unsupported (no Responses equivalent): 400 unless dropped by configuration; neutral values are accepted and not sent: `stop: []`, penalties `0`, `logit_bias: {}`, `modalities: ["text"]`, `functions: []` |
+//! | `stop` (a string, or an array of at most 4 non-empty strings of at most 1 KiB) | not sent (the Responses API has none): honoured by the gateway on the answer ([`crate::stop`]), carried in [`Translated::stop`]; more than 4: 400 naming `stop`; `[]`: no stop |
+//! | `seed`, `frequency_penalty`, `presence_penalty`, `logit_bias`, `audio`, `modalities`, `prediction`, `web_search_options`, `functions`, `function_call` | unsupported (no Responses equivalent): 400 unless dropped by configuration; neutral values are accepted and not sent: penalties `0`, `logit_bias: {}`, `modalities: ["text"]`, `functions: []` |
 //! | anything else | 400 `unknown_parameter` |
 //!
 //! Messages, each an input item in the client's order:
@@ -43,25 +44,26 @@
 //! | `assistant` | a `message` item (string content as is; `text` / `refusal` parts and the `refusal` field as `output_text` / `refusal` parts), left out when empty and the message has tool calls; then one `function_call {call_id, name, arguments}` per function tool call, or `custom_tool_call {call_id, name, input}` per custom tool call — and per function call naming a custom tool of this request, which is how this filter reports custom tool calls to Chat clients; `annotations` and `reasoning_content` (fields of this filter's own answers, echoed back) are accepted and not sent: they are metadata of an earlier answer, not input; `audio` and legacy `function_call`: unsupported |
 //! | `tool` | `function_call_output {call_id: tool_call_id, output}`, or `custom_tool_call_output` when the id is a custom tool call of this conversation; string content as is, text parts → `input_text` parts |
 //! | `function` (legacy) | unsupported: it carries no call id to pair with |
-//! | `name` on any message | unsupported (Responses messages have no participant name); droppable as `messages[].name` |
+//! | `name` (a string) on a `tool` message | accepted, not sent: it repeats what `tool_call_id` identifies |
+//! | `name` (a string) on any other message | Responses messages have no participant name. At most one distinct name per role in the request: accepted and not sent (it differentiates nobody). Several distinct names sharing a role: by the configuration's `participant_names` ([`ParticipantNames`]) — refused naming the first `messages[i].name` that differs (default), dropped, or written as a `<name>: ` prefix of the message's text |
 //!
 //! `store` omitted is left to the Responses default (stored), so that the stream id a Chat client
 //! gets back can serve as `previous_response_id`.
 
-use crate::json::{push_raw, ArrayWriter, Fields, ObjectWriter};
+use crate::json::{push_raw, push_str, ArrayWriter, Fields, ObjectWriter};
 use crate::request::{
     array, body_fields, boolean, decimal, is_null, number_up_to, object, only_keys, raw_string,
-    string, text, unsigned, Path, Refusal, Rejection, RequestOptions, Translated,
+    stop_sequences, string, text, unsigned, ParticipantNames, Path, Refusal, Rejection,
+    RequestOptions, Translated,
 };
+use crate::stop::StopSequences;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// Client fields with no Responses equivalent: refused with a 400 naming them, unless the
-/// configuration's `drop_unsupported_fields` lists them. `messages[].name` stands for the `name`
-/// of any message.
+/// configuration's `drop_unsupported_fields` lists them.
 pub const UNSUPPORTED_FIELDS: &[&str] = &[
     "n",
-    "stop",
     "seed",
     "frequency_penalty",
     "presence_penalty",
@@ -72,7 +74,6 @@ pub const UNSUPPORTED_FIELDS: &[&str] = &[
     "web_search_options",
     "functions",
     "function_call",
-    "messages[].name",
 ];
 
 /// The optional top-level fields this module maps (besides [`UNSUPPORTED_FIELDS`]).
@@ -100,14 +101,15 @@ const MAPPED_FIELDS: &[&str] = &[
     "stream_options",
     "tools",
     "tool_choice",
+    "stop",
 ];
 
 /// The smallest `max_output_tokens` the Responses API accepts.
 const MIN_OUTPUT_TOKENS: u64 = 16;
 /// The largest `top_logprobs` either API accepts.
 const MAX_TOP_LOGPROBS: u64 = 20;
-/// The drop name of a message's `name`.
-const MESSAGE_NAME: &str = "messages[].name";
+/// The most stop sequences a Chat request may give, as OpenAI accepts.
+const MAX_STOP_SEQUENCES: usize = 4;
 
 /// Translates one client request body into a Responses request.
 pub fn translate(body: &[u8], options: &RequestOptions) -> Result<Translated, Rejection> {
@@ -127,11 +129,12 @@ fn walk(body: &[u8], options: &RequestOptions) -> Result<Translated, Refusal> {
     for (key, value) in &fields.entries {
         request.field(key, value)?;
     }
-    let (stream, include_usage) = request.finish()?;
+    let (stream, include_usage, stop) = request.finish()?;
     Ok(Translated {
         body: out,
         stream,
         include_usage,
+        stop,
     })
 }
 
@@ -139,7 +142,6 @@ fn walk(body: &[u8], options: &RequestOptions) -> Result<Translated, Refusal> {
 fn unsupported_reason(field: &str) -> &'static str {
     match field {
         "n" => "the Responses API returns one answer per request",
-        "stop" => "the Responses API has no stop sequences",
         "seed" => "the Responses API has no seed",
         "frequency_penalty" | "presence_penalty" => {
             "the Responses API has no frequency or presence penalty"
@@ -153,7 +155,6 @@ fn unsupported_reason(field: &str) -> &'static str {
         "functions" | "function_call" => {
             "legacy function calling is not translated; use 'tools' and 'tool_choice'"
         }
-        MESSAGE_NAME => "Responses messages have no participant name",
         _ => "the Responses API has no equivalent",
     }
 }
@@ -166,7 +167,7 @@ fn is_neutral(field: &str, raw: &RawValue) -> bool {
         "frequency_penalty" | "presence_penalty" => {
             serde_json::from_str::<f64>(raw.get()).is_ok_and(|n| n == 0.0)
         }
-        "stop" | "functions" => compact == b"[]",
+        "functions" => compact == b"[]",
         "logit_bias" => compact == b"{}",
         "modalities" => compact == br#"["text"]"#,
         _ => false,
@@ -275,6 +276,7 @@ struct Request<'o, 'a> {
     verbosity: Option<&'a str>,
     stream: bool,
     stream_options: Option<StreamRequest>,
+    stop: StopSequences,
 }
 
 impl<'o, 'a> Request<'o, 'a> {
@@ -291,6 +293,7 @@ impl<'o, 'a> Request<'o, 'a> {
             verbosity: None,
             stream: false,
             stream_options: None,
+            stop: StopSequences::default(),
         }
     }
 
@@ -334,6 +337,7 @@ impl<'o, 'a> Request<'o, 'a> {
             "stream_options" => self.stream_options = Some(stream_options(value)?),
             "tools" => tools(self.object.key("tools"), value)?,
             "tool_choice" => tool_choice(self.object.key("tool_choice"), value)?,
+            "stop" => self.stop = stop_sequences(value, at, MAX_STOP_SEQUENCES, true)?,
             "n" => {
                 let n = unsigned(value, at)?;
                 if n == 0 {
@@ -374,8 +378,8 @@ impl<'o, 'a> Request<'o, 'a> {
     }
 
     /// Writes the fields several client fields make, closes the object; returns whether the
-    /// client asked for a stream, and for the usage chunk.
-    fn finish(mut self) -> Result<(bool, bool), Refusal> {
+    /// client asked for a stream, and for the usage chunk, and the stop sequences.
+    fn finish(mut self) -> Result<(bool, bool, StopSequences), Refusal> {
         if let Some((_, n)) = self.max_output_tokens {
             self.object.u64("max_output_tokens", n);
         }
@@ -398,7 +402,7 @@ impl<'o, 'a> Request<'o, 'a> {
         let include_usage = self.write_stream()?;
         let stream = self.stream;
         self.object.end();
-        Ok((stream, include_usage))
+        Ok((stream, include_usage, self.stop))
     }
 
     fn write_logprobs(&mut self) -> Result<(), Refusal> {
@@ -694,6 +698,8 @@ struct Conversation<'r> {
     options: &'r RequestOptions,
     custom_tools: &'r [String],
     custom_calls: Vec<String>,
+    /// Whether participant names become a prefix of their message's text.
+    prefix_names: bool,
 }
 
 impl<'r> Conversation<'r> {
@@ -702,6 +708,7 @@ impl<'r> Conversation<'r> {
             options,
             custom_tools,
             custom_calls: Vec::new(),
+            prefix_names: false,
         }
     }
 
@@ -713,6 +720,21 @@ impl<'r> Conversation<'r> {
                 &MESSAGES,
                 &["expected at least one message"],
             ));
+        }
+        if let Some(i) = shared_role(&messages) {
+            match self.options.participant_names {
+                ParticipantNames::Refuse => {
+                    return Err(Rejection::unsupported(
+                        &MESSAGES.index(i).key("name"),
+                        "several participants share this message's role, and Responses messages \
+                         have no participant name: dropping the names would merge them (the \
+                         gateway's participant_names setting can drop them or prefix the text \
+                         with them)",
+                    ));
+                }
+                ParticipantNames::Drop => {}
+                ParticipantNames::Prefix => self.prefix_names = true,
+            }
         }
         let mut out = Vec::with_capacity(raw.get().len() + 64);
         let mut items = ArrayWriter::new(&mut out);
@@ -732,6 +754,17 @@ impl<'r> Conversation<'r> {
         let fields = object(raw, path)?;
         let role_path = &path.key("role");
         let role = string(required(&fields, path, "role")?, role_path)?;
+        let prefixed = match self.prefix_names && role != "tool" {
+            true => prefixed_content(&fields, path)?,
+            false => None,
+        };
+        let content = prefixed
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<&RawValue>(json).ok());
+        let fields = match content {
+            Some(content) => with_content(&fields, content),
+            None => fields,
+        };
         match role.as_ref() {
             "system" | "developer" => self.instruction(items.item(), &fields, path, &role),
             "user" => self.user(items.item(), &fields, path),
@@ -748,8 +781,8 @@ impl<'r> Conversation<'r> {
         }
     }
 
-    /// Checks a message's keys: `role`, the role's own `allowed` keys, and `name` (refused
-    /// unless the configuration drops it).
+    /// Checks a message's keys: `role`, the role's own `allowed` keys, and `name` (a string,
+    /// not sent: [`shared_role`] has decided whether names may be left out).
     fn message_keys(&self, fields: &Fields, path: &Path, allowed: &[&str]) -> Result<(), Refusal> {
         for (key, value) in &fields.entries {
             if key == "role" || allowed.contains(&key.as_ref()) {
@@ -760,7 +793,7 @@ impl<'r> Conversation<'r> {
                 return Err(Rejection::unknown(at));
             }
             if !is_null(value) {
-                unsupported(self.options, MESSAGE_NAME, at, value)?;
+                string(value, at)?;
             }
         }
         Ok(())
@@ -888,6 +921,101 @@ impl<'r> Conversation<'r> {
         text_content(item.key("output"), content, &path.key("content"))?;
         item.end();
         Ok(())
+    }
+}
+
+/// The index of the first message whose participant name differs from an earlier name of the
+/// same role (`tool` messages aside: their name repeats the call id), or `None` when every role
+/// has at most one distinct name. Messages that are not well formed are left to the walk.
+#[inline(never)]
+fn shared_role(messages: &[&RawValue]) -> Option<usize> {
+    let mut names: Vec<(Cow<str>, Cow<str>)> = Vec::new();
+    for (i, message) in messages.iter().enumerate() {
+        let Some(fields) = Fields::parse(message.get()) else {
+            continue;
+        };
+        let (Some(role), Some(name)) = (
+            fields.get("role").and_then(text),
+            fields.get("name").and_then(text),
+        ) else {
+            continue;
+        };
+        if role == "tool" {
+            continue;
+        }
+        match names.iter().find(|(r, _)| *r == role) {
+            Some((_, first)) if *first != name => return Some(i),
+            Some(_) => {}
+            None => names.push((role, name)),
+        }
+    }
+    None
+}
+
+/// A named message's content with `<name>: ` in front of its text: a string content prefixed;
+/// parts with the first part's text prefixed when it is a text part, else a text part
+/// `<name>: ` put first. `None` when the message has no name or no content.
+#[inline(never)]
+fn prefixed_content(fields: &Fields, path: &Path) -> Result<Option<String>, Refusal> {
+    let (Some(name), Some(content)) = (present(fields, "name"), present(fields, "content")) else {
+        return Ok(None);
+    };
+    let name = string(name, &path.key("name"))?;
+    let prefix = [name.as_ref(), ": "].concat();
+    let mut out = Vec::with_capacity(content.get().len() + prefix.len() + 32);
+    if is_string(content) {
+        let text = string(content, &path.key("content"))?;
+        push_str(&mut out, &[prefix.as_str(), &text].concat());
+    } else {
+        // Anything but an array of parts is left for the walk to refuse.
+        let Ok(parts) = serde_json::from_str::<Vec<&RawValue>>(content.get()) else {
+            return Ok(None);
+        };
+        let first = parts.first().and_then(|part| Fields::parse(part.get()));
+        let first_text = first.as_ref().filter(|part| {
+            part.get("type").and_then(text).as_deref() == Some("text")
+                && part.get("text").is_some_and(is_string)
+        });
+        let mut list = ArrayWriter::new(&mut out);
+        let rest = match first_text {
+            Some(part) => {
+                let mut object = ObjectWriter::new(list.item());
+                for (key, value) in &part.entries {
+                    match (key.as_ref(), text(value)) {
+                        ("text", Some(old)) => {
+                            object.str("text", &[prefix.as_str(), &old].concat())
+                        }
+                        _ => object.raw(key, value.get()),
+                    }
+                }
+                object.end();
+                parts.get(1..).unwrap_or_default()
+            }
+            None => {
+                let mut object = ObjectWriter::new(list.item());
+                object.str("type", "text");
+                object.str("text", &prefix);
+                object.end();
+                &parts[..]
+            }
+        };
+        for part in rest {
+            push_raw(list.item(), part.get());
+        }
+        list.end();
+    }
+    Ok(String::from_utf8(out).ok())
+}
+
+/// `fields` with its `content` replaced.
+#[inline(never)]
+fn with_content<'b>(fields: &Fields<'b>, content: &'b RawValue) -> Fields<'b> {
+    Fields {
+        entries: fields
+            .entries
+            .iter()
+            .map(|(key, value)| (key.clone(), if key == "content" { content } else { *value }))
+            .collect(),
     }
 }
 

@@ -7,6 +7,16 @@
 //! `null`); function and custom tool calls become `delta.tool_calls` with indices 0, 1, 2, … in
 //! order of appearance. Exactly one chunk carries a `finish_reason`; failures end with an in-band
 //! `{"error":…}` frame; `data: [DONE]` closes every stream.
+//!
+//! With stop sequences ([`ChatEncoder::set_stop`], see [`crate::stop`]) the message text goes
+//! through a matcher; text that could start a sequence is held back, and flushed before any other
+//! output (refusal, reasoning, a tool call) and before the terminal. At a match the text before
+//! the sequence is sent, then at once the finish chunk with `finish_reason: "stop"`; everything
+//! the upstream sends after it is dropped. The upstream's terminal, whatever it is (it may report
+//! `incomplete`, or fail, after generating past the stop), then only supplies usage: the usage
+//! chunk when it is asked for (on the finish chunk with `chat_usage: "finish"`, which then waits
+//! for the terminal), then `data: [DONE]`. Usage is the upstream's, which may count tokens past
+//! the stop.
 
 use crate::config::{StreamOptions, TruncatedPolicy, UsagePlacement};
 use crate::json::{push_i64, push_raw, push_str, push_u64};
@@ -14,6 +24,7 @@ use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamErro
 use crate::responses::{
     json_string, string_contents, Delta, Event, EventKind, Item, Response, Usage,
 };
+use crate::stop::{ContentsStopMatcher, StopSequences};
 use crate::tracking::{PartKey, PartKind, SentParts, SentText};
 use serde_json::value::RawValue;
 
@@ -81,6 +92,12 @@ pub struct ChatEncoder {
     /// The `output_index` of the latest event that carried one: the item an event without one
     /// (some servers omit it on deltas) belongs to.
     current_item: Option<u64>,
+    /// The stop sequence matcher of the message text, when the request gave stop sequences.
+    stop: Option<Box<ContentsStopMatcher>>,
+    /// Text the matcher released, reused between chunks.
+    released: Vec<u8>,
+    /// Whether a stop sequence matched: the finish chunk is out, the rest is dropped.
+    stopped: bool,
 }
 
 impl ChatEncoder {
@@ -96,7 +113,20 @@ impl ChatEncoder {
             next_call_index: 0,
             frames: 0,
             current_item: None,
+            stop: None,
+            released: Vec::new(),
+            stopped: false,
         }
+    }
+
+    /// Honours `stop` on the message text (nothing changes when it is empty).
+    pub fn set_stop(&mut self, stop: StopSequences) {
+        self.stop = ContentsStopMatcher::new(stop).map(Box::new);
+    }
+
+    /// Whether a stop sequence ended the answer.
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// Frames written so far.
@@ -106,6 +136,9 @@ impl ChatEncoder {
 
     /// Translates one non-terminal event.
     pub fn event(&mut self, info: &StreamInfo, kind: EventKind, event: &Event, out: &mut Vec<u8>) {
+        if self.stopped {
+            return;
+        }
         if let Some(delta) = Delta::of(kind, event) {
             self.delta(info, &delta, out);
             return;
@@ -196,6 +229,9 @@ impl ChatEncoder {
     /// Translates one delta event (text, refusal, reasoning, tool call arguments): what most
     /// events of a stream are, whether the full parse or the fast path read them.
     pub fn delta(&mut self, info: &StreamInfo, delta: &Delta, out: &mut Vec<u8>) {
+        if self.stopped {
+            return;
+        }
         if delta.output_index.is_some() {
             self.current_item = delta.output_index;
         }
@@ -243,18 +279,25 @@ impl ChatEncoder {
 
     /// Ends the stream: one finish chunk, usage, or an error frame; then `data: [DONE]`.
     pub fn terminal(&mut self, info: &StreamInfo, outcome: &TerminalOutcome, out: &mut Vec<u8>) {
+        if self.stop.is_some() {
+            if self.stopped {
+                self.stopped_terminal(info, outcome, out);
+                return;
+            }
+            self.release_held(info, out);
+        }
         match *outcome {
             TerminalOutcome::Completed { response } => {
                 let calls = !self.calls.is_empty() || response.is_some_and(Response::has_tool_call);
                 let reason = if calls { "tool_calls" } else { "stop" };
-                self.finish(info, reason, response, out);
+                self.finish(info, reason, response.and_then(|r| r.usage), response, out);
             }
             TerminalOutcome::Incomplete { reason, response } => {
                 let reason = match reason {
                     IncompleteReason::ContentFilter => "content_filter",
                     IncompleteReason::MaxOutputTokens | IncompleteReason::Other => "length",
                 };
-                self.finish(info, reason, response, out);
+                self.finish(info, reason, response.and_then(|r| r.usage), response, out);
             }
             TerminalOutcome::Failed { error, response } => {
                 self.usage_chunk(info, response.and_then(|r| r.usage), out);
@@ -267,7 +310,7 @@ impl ChatEncoder {
                 self.error_frame(frame, out);
             }
             TerminalOutcome::Truncated => match self.options.on_truncated {
-                TruncatedPolicy::Finish => self.finish(info, "stop", None, out),
+                TruncatedPolicy::Finish => self.finish(info, "stop", None, None, out),
                 TruncatedPolicy::Error => {
                     let message = "\"the upstream stream ended without a terminal event\"";
                     self.error_frame(ErrorFrame::ours("\"stream_truncated\"", message), out);
@@ -287,8 +330,83 @@ impl ChatEncoder {
                 self.error_frame(ErrorFrame::ours("\"invalid_event\"", message), out);
             }
         }
+        self.done(out);
+    }
+
+    fn done(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"data: [DONE]\n\n");
         self.frames += 1;
+    }
+
+    /// The end of a stream a stop sequence ended: the upstream's usage, as asked, and `[DONE]`
+    /// (the finish chunk went out at the match, unless it carries usage).
+    #[cold]
+    fn stopped_terminal(
+        &mut self,
+        info: &StreamInfo,
+        outcome: &TerminalOutcome,
+        out: &mut Vec<u8>,
+    ) {
+        let usage = outcome.response().and_then(|r| r.usage);
+        match self.options.chat_usage {
+            UsagePlacement::Finish => self.finish(info, "stop", usage, None, out),
+            UsagePlacement::Chunk => self.usage_chunk(info, usage, out),
+            UsagePlacement::Omit => {}
+        }
+        self.done(out);
+    }
+
+    /// A text chunk through the stop matcher: message text is matched (and the finish chunk
+    /// sent at a match); other text first releases what the matcher holds.
+    #[cold]
+    #[inline(never)]
+    fn stop_text_chunk(
+        &mut self,
+        info: &StreamInfo,
+        field: TextField,
+        contents: &[u8],
+        logprobs: Option<&RawValue>,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(mut stop) = self.stop.take() else {
+            return;
+        };
+        let mut released = std::mem::take(&mut self.released);
+        released.clear();
+        if field == TextField::Content {
+            let matched = stop.push(contents, &mut released);
+            if !released.is_empty() || logprobs.is_some() {
+                self.write_text_chunk(info, field, &released, logprobs, out);
+            }
+            if matched {
+                self.stopped = true;
+                if self.options.chat_usage != UsagePlacement::Finish {
+                    self.finish(info, "stop", None, None, out);
+                }
+            }
+        } else {
+            stop.flush(&mut released);
+            if !released.is_empty() {
+                self.write_text_chunk(info, TextField::Content, &released, None, out);
+            }
+            self.write_text_chunk(info, field, contents, logprobs, out);
+        }
+        self.stop = Some(stop);
+        self.released = released;
+    }
+
+    /// Sends the message text the stop matcher holds, before other output.
+    fn release_held(&mut self, info: &StreamInfo, out: &mut Vec<u8>) {
+        let Some(stop) = self.stop.as_mut().filter(|stop| stop.holds()) else {
+            return;
+        };
+        let mut released = std::mem::take(&mut self.released);
+        released.clear();
+        stop.flush(&mut released);
+        if !released.is_empty() {
+            self.write_text_chunk(info, TextField::Content, &released, None, out);
+        }
+        self.released = released;
     }
 
     #[inline]
@@ -357,6 +475,23 @@ impl ChatEncoder {
     /// Writes `{"<field>":"<contents>"}` as one chunk; `contents` is JSON string contents,
     /// `logprobs` the token log probabilities the chunk's choice carries.
     fn text_chunk(
+        &mut self,
+        info: &StreamInfo,
+        field: TextField,
+        contents: &[u8],
+        logprobs: Option<&RawValue>,
+        out: &mut Vec<u8>,
+    ) {
+        if self.stop.is_some() {
+            self.stop_text_chunk(info, field, contents, logprobs, out);
+            return;
+        }
+        self.write_text_chunk(info, field, contents, logprobs, out);
+    }
+
+    /// Writes one text chunk (see [`ChatEncoder::text_chunk`]).
+    #[inline]
+    fn write_text_chunk(
         &mut self,
         info: &StreamInfo,
         field: TextField,
@@ -534,6 +669,7 @@ impl ChatEncoder {
         if let Some(slot) = self.find_call(output_index, item_id) {
             return slot;
         }
+        self.release_held(info, out);
         let index = self.next_call_index;
         self.next_call_index += 1;
         self.ensure_role(info, out);
@@ -596,14 +732,16 @@ impl ChatEncoder {
         }
     }
 
+    /// The finish chunk with `reason` (and `usage` when it goes there; `response`'s
+    /// `incomplete_details` and `content_filters`), then the usage chunk when it goes there.
     fn finish(
         &mut self,
         info: &StreamInfo,
         reason: &str,
+        usage: Option<Usage>,
         response: Option<&Response>,
         out: &mut Vec<u8>,
     ) {
-        let usage = response.and_then(|r| r.usage);
         self.ensure_role(info, out);
         self.ensure_prefix(info);
         out.extend_from_slice(&self.prefix);

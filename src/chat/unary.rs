@@ -20,6 +20,11 @@
 //! `reasoning_content` the reasoning summaries and texts when `emit_reasoning` is on. `logprobs`
 //! is `{"content":[…],"refusal":null}` from the parts' token logprobs, else `null`. `usage` is
 //! written as the stream writes it.
+//!
+//! Stop sequences ([`crate::stop`]) apply to a completed or incomplete response as in a stream:
+//! `content` (the message text across the output, in order) ends before the first occurrence,
+//! the output items after the one it occurs in are left out, and `finish_reason` is `stop`.
+//! Usage, token logprobs and annotations are the upstream's (they may cover text past the stop).
 
 use crate::chat::stream::{push_usage_object, token_logprobs, ErrorFrame};
 use crate::config::StreamOptions;
@@ -27,6 +32,7 @@ use crate::json::{push_i64, push_raw, push_str, ArrayWriter, Fields, ObjectWrite
 use crate::outcome::{failed_status, IncompleteReason, OutcomeKind, TerminalOutcome, UnaryAnswer};
 use crate::request::text;
 use crate::responses::{json_string, string_contents, Item, Part, Response, Usage};
+use crate::stop::{ContentsStopMatcher, StopSequences};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -34,7 +40,7 @@ use std::borrow::Cow;
 const FALLBACK_ID: &str = "\"resp_unknown\"";
 
 /// Translates a unary Responses answer (the upstream's 2xx JSON body).
-pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
+pub fn translate(body: &[u8], options: &StreamOptions, stop: &StopSequences) -> UnaryAnswer {
     let text = String::from_utf8_lossy(body);
     let Some(response) = Response::of_answer(&text) else {
         let frame = ErrorFrame::ours(
@@ -66,14 +72,14 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
             } else {
                 "stop"
             };
-            completion(&response, finish, kind, options)
+            completion(&response, finish, kind, options, stop)
         }
         TerminalOutcome::Incomplete { reason, .. } => {
             let finish = match reason {
                 IncompleteReason::ContentFilter => "content_filter",
                 IncompleteReason::MaxOutputTokens | IncompleteReason::Other => "length",
             };
-            completion(&response, finish, kind, options)
+            completion(&response, finish, kind, options, stop)
         }
         TerminalOutcome::Failed { error, .. } => error_answer(
             failed_status(&error),
@@ -115,15 +121,21 @@ fn error_answer(
     }
 }
 
-/// A 200 `chat.completion` answer with one choice ending in `finish`.
+/// A 200 `chat.completion` answer with one choice ending in `finish` (`stop` when a stop
+/// sequence ended it).
 fn completion(
     response: &Response,
     finish: &str,
     kind: OutcomeKind,
     options: &StreamOptions,
+    stop: &StopSequences,
 ) -> UnaryAnswer {
     let items = response.output_items();
-    let message = Message::collect(&items, options.emit_reasoning);
+    let message = Message::collect(&items, options.emit_reasoning, stop);
+    let (finish, kind) = match message.stopped {
+        true => ("stop", OutcomeKind::Completed),
+        false => (finish, kind),
+    };
     let mut body = Vec::with_capacity(256 + message.content.len());
     let mut object = ObjectWriter::new(&mut body);
     object.raw("id", json_string(response.id).unwrap_or(FALLBACK_ID));
@@ -188,31 +200,50 @@ struct Message<'a> {
     content_chars: u64,
     /// Function and custom tool calls, in order.
     calls: Vec<&'a Item<'a>>,
+    /// Whether a stop sequence ended the text.
+    stopped: bool,
 }
 
 impl<'a> Message<'a> {
-    fn collect(items: &'a [Item<'a>], reasoning: bool) -> Self {
+    fn collect(items: &'a [Item<'a>], reasoning: bool, stop: &StopSequences) -> Self {
         let mut message = Message::default();
+        let mut matcher = ContentsStopMatcher::new(stop.clone());
         for item in items {
             match item.kind() {
-                "message" => item
-                    .content_parts()
-                    .iter()
-                    .for_each(|part| message.part(part)),
+                "message" => {
+                    for part in item.content_parts().iter() {
+                        message.part(part, matcher.as_mut());
+                        if message.stopped {
+                            return message;
+                        }
+                    }
+                }
                 "reasoning" if reasoning => message.reasoning(item),
                 _ if item.is_tool_call() => message.calls.push(item),
                 _ => {}
             }
         }
+        if let Some(matcher) = &mut matcher {
+            let mut held = Vec::new();
+            matcher.flush(&mut held);
+            message.content.push_str(&String::from_utf8_lossy(&held));
+        }
         message
     }
 
-    fn part(&mut self, part: &Part<'a>) {
+    fn part(&mut self, part: &Part<'a>, stop: Option<&mut ContentsStopMatcher>) {
         match part.kind.as_deref() {
             Some("output_text") => {
                 let text = string_contents(part.text).unwrap_or("");
                 self.citations(part.annotations);
-                self.content.push_str(text);
+                match stop {
+                    Some(stop) => {
+                        let mut released = Vec::new();
+                        self.stopped = stop.push(text.as_bytes(), &mut released);
+                        self.content.push_str(&String::from_utf8_lossy(&released));
+                    }
+                    None => self.content.push_str(text),
+                }
                 self.has_content = true;
                 self.content_chars += decoded_chars(part.text);
                 if let Some(entries) = token_logprobs(part.logprobs)

@@ -29,7 +29,8 @@
 //! | `generation_config.tool_choice` `auto` / `none` / `any` | `tool_choice` `auto` / `none` / `required` |
 //! | `generation_config.tool_choice` `{"allowed_tools":{"mode","tools":[names]}}` | `{"type":"allowed_tools","mode":"auto"\|"required","tools":[{"type":"function","name"}]}`; mode `none` → `"none"`; no `tools` → the plain mode |
 //! | `generation_config.tool_choice` `validated` | refused: no Responses equivalent |
-//! | `generation_config.seed`, `stop_sequences`, `speech_config`, `image_config`, `transcription_config`, `video_config` | refused, or dropped when listed (`generation_config.seed`, …) |
+//! | `generation_config.stop_sequences` (at most 5 non-empty strings of at most 1 KiB, as Gemini's generation config takes) | not sent (the Responses API has none): honoured by the gateway on the answer ([`crate::stop`]), carried in [`Translated::stop`] |
+//! | `generation_config.seed`, `speech_config`, `image_config`, `transcription_config`, `video_config` | refused, or dropped when listed (`generation_config.seed`, …) |
 //! | `response_format` `{"type":"text","mime_type":"application/json","schema"}` | `text.format` `{"type":"json_schema","name":"response","schema","strict":false}` |
 //! | `response_format` `{"type":"text","mime_type":"application/json"}` (no schema) | `text.format` `{"type":"json_object"}` |
 //! | `response_format` `{"type":"text"}` / `text/plain` | `text.format` `{"type":"text"}` |
@@ -75,8 +76,9 @@
 use crate::json::{push_raw, push_str, ArrayWriter, Fields, ObjectWriter};
 use crate::request::{
     array, body_fields, boolean, decimal, is_null, number_up_to, object, only_keys, raw_string,
-    string, unsigned, Path, Refusal, Rejection, RequestOptions, Translated,
+    stop_sequences, string, unsigned, Path, Refusal, Rejection, RequestOptions, Translated,
 };
+use crate::stop::StopSequences;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -91,7 +93,6 @@ pub const UNSUPPORTED_FIELDS: &[&str] = &[
     "continuation_token",
     "response_modalities",
     "generation_config.seed",
-    "generation_config.stop_sequences",
     "generation_config.speech_config",
     "generation_config.image_config",
     "generation_config.transcription_config",
@@ -104,6 +105,9 @@ pub const UNSUPPORTED_FIELDS: &[&str] = &[
 /// The name given to a `json_schema` response format (the Responses API requires one; an
 /// Interactions schema has none).
 pub const SCHEMA_NAME: &str = "response";
+
+/// The most stop sequences a request may give, as Gemini's generation config takes.
+const MAX_STOP_SEQUENCES: usize = 5;
 
 /// Lowest `max_output_tokens` the Responses API accepts.
 const MIN_OUTPUT_TOKENS: u64 = 16;
@@ -235,6 +239,7 @@ struct Request<'a> {
     store: Option<bool>,
     background: Option<bool>,
     stream: Option<bool>,
+    stop: StopSequences,
 }
 
 impl<'a> Request<'a> {
@@ -291,8 +296,12 @@ impl<'a> Request<'a> {
                     self.summary = optional(value, |v| thinking_summaries(v, at))?.flatten()
                 }
                 "tool_choice" => self.tool_choice = optional(value, |v| tool_choice(v, at))?,
+                "stop_sequences" => {
+                    self.stop =
+                        optional(value, |v| stop_sequences(v, at, MAX_STOP_SEQUENCES, false))?
+                            .unwrap_or_default()
+                }
                 "seed"
-                | "stop_sequences"
                 | "speech_config"
                 | "image_config"
                 | "transcription_config"
@@ -330,6 +339,7 @@ impl<'a> Request<'a> {
             body: self.write(model, &input, text.as_ref()),
             stream: self.stream == Some(true),
             include_usage: false,
+            stop: std::mem::take(&mut self.stop),
         })
     }
 
@@ -413,7 +423,6 @@ fn unsupported_why(key: &str) -> &'static str {
         "environment" => "the Responses API has no interaction environments",
         "continuation_token" => "the Responses API has no continuation tokens",
         "seed" => "the Responses API has no seed",
-        "stop_sequences" => "the Responses API has no stop sequences",
         "speech_config" | "transcription_config" => "this gateway returns text only",
         "image_config" | "video_config" => "this gateway returns text only",
         _ => "it has no Responses API equivalent",

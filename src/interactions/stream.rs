@@ -7,6 +7,15 @@
 //! event, so no delta is lost when `output_item.added` is missing, and closes with `step.stop`.
 //! Every frame is compact one-line JSON with the payload first and `event_type` last (inside a
 //! delta, `type` last), as Google writes it; `continuation_token` is never sent.
+//!
+//! With stop sequences ([`InteractionsEncoder::set_stop`], see [`crate::stop`]) the text of
+//! `model_output` steps goes through a matcher; text that could start a sequence is held back,
+//! and flushed into its step before any other delta and before the step stops. A match is looked
+//! for within one step's text. At a match the text before the sequence is sent and the step
+//! stops at once; everything the upstream sends after it is dropped. The upstream's terminal,
+//! whatever it is (it may report `incomplete`, or fail, after generating past the stop), then
+//! ends the interaction as `completed` with the upstream's usage (which may count tokens past
+//! the stop).
 
 use crate::config::{StreamOptions, TruncatedPolicy};
 use crate::json::{push_raw, push_str, push_u64};
@@ -14,6 +23,7 @@ use crate::outcome::{IncompleteReason, StreamInfo, TerminalOutcome, UpstreamErro
 use crate::responses::{
     json_string, string_contents, Delta, Event, EventKind, Item, Response, Usage,
 };
+use crate::stop::{ContentsStopMatcher, StopSequences};
 use crate::tracking::{PartKey, PartKind, SentParts};
 use serde_json::value::RawValue;
 
@@ -49,6 +59,12 @@ pub struct InteractionsEncoder {
     /// and the step (index, kind) it was built for.
     delta_head: Vec<u8>,
     delta_head_of: Option<(u64, StepKind)>,
+    /// The stop sequence matcher of the text output, when the request gave stop sequences.
+    stop: Option<Box<ContentsStopMatcher>>,
+    /// Text the matcher released, reused between deltas.
+    released: Vec<u8>,
+    /// Whether a stop sequence matched: its step is closed, the rest is dropped.
+    stopped: bool,
 }
 
 impl InteractionsEncoder {
@@ -65,7 +81,20 @@ impl InteractionsEncoder {
             frames: 0,
             delta_head: Vec::new(),
             delta_head_of: None,
+            stop: None,
+            released: Vec::new(),
+            stopped: false,
         }
+    }
+
+    /// Honours `stop` on the text output (nothing changes when it is empty).
+    pub fn set_stop(&mut self, stop: StopSequences) {
+        self.stop = ContentsStopMatcher::new(stop).map(Box::new);
+    }
+
+    /// Whether a stop sequence ended the answer.
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// Frames written so far.
@@ -75,6 +104,9 @@ impl InteractionsEncoder {
 
     /// Translates one non-terminal event.
     pub fn event(&mut self, info: &StreamInfo, kind: EventKind, event: &Event, out: &mut Vec<u8>) {
+        if self.stopped {
+            return;
+        }
         if let Some(delta) = Delta::of(kind, event) {
             self.delta(info, &delta, out);
             return;
@@ -163,6 +195,9 @@ impl InteractionsEncoder {
     /// Translates one delta event (text, refusal, reasoning, tool call arguments): what most
     /// events of a stream are, whether the full parse or the fast path read them.
     pub fn delta(&mut self, info: &StreamInfo, delta: &Delta, out: &mut Vec<u8>) {
+        if self.stopped {
+            return;
+        }
         self.event_id = delta.sequence_number;
         self.ensure_started(info, out);
         let key = |index: Option<u64>, kind| PartKey::new(delta.output_index, index, kind);
@@ -189,7 +224,7 @@ impl InteractionsEncoder {
         if let Some(contents) = delta.contents.filter(|c| !c.is_empty()) {
             let key = self.key_for(key, step);
             self.sent_parts.sent(key, contents);
-            self.step_delta(key.output_index_opt(), step, contents, out);
+            self.part_delta(key, step, contents, out);
         }
     }
 
@@ -205,6 +240,11 @@ impl InteractionsEncoder {
         self.event_id = event_id;
         self.ensure_started(info, out);
         self.close_step(out);
+        if self.stopped {
+            self.completed(info, "completed", outcome.response(), out);
+            self.done(out);
+            return;
+        }
         match *outcome {
             TerminalOutcome::Completed { response } => {
                 let calls = self.saw_function_call || response.is_some_and(Response::has_tool_call);
@@ -269,6 +309,10 @@ impl InteractionsEncoder {
                 );
             }
         }
+        self.done(out);
+    }
+
+    fn done(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"event: done\ndata: [DONE]\n\n");
         self.frames += 1;
     }
@@ -461,9 +505,74 @@ impl InteractionsEncoder {
     }
 
     fn close_step(&mut self, out: &mut Vec<u8>) {
-        if let Some(open) = self.open.take() {
+        if let Some(open) = self.open {
+            self.flush_held(out);
+            self.open = None;
             self.frame(out, "step.stop", |out| push_index(out, open.index));
         }
+    }
+
+    /// A part's delta: through the stop matcher when there is one.
+    #[inline]
+    fn part_delta(&mut self, key: PartKey, step: StepKind, contents: &[u8], out: &mut Vec<u8>) {
+        if self.stop.is_some() {
+            self.stop_part_delta(key, step, contents, out);
+            return;
+        }
+        self.step_delta(key.output_index_opt(), step, contents, out);
+    }
+
+    /// Text output is matched (its step stops at a match); other deltas first release what the
+    /// matcher holds.
+    #[cold]
+    #[inline(never)]
+    fn stop_part_delta(
+        &mut self,
+        key: PartKey,
+        step: StepKind,
+        contents: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        let output_index = key.output_index_opt();
+        if key.kind != PartKind::Text {
+            self.flush_held(out);
+            self.step_delta(output_index, step, contents, out);
+            return;
+        }
+        // Opened first, so that a step it closes gets its held text.
+        let index = self.ensure_step(output_index, step, None, out);
+        let Some(mut stop) = self.stop.take() else {
+            return;
+        };
+        let mut released = std::mem::take(&mut self.released);
+        released.clear();
+        let matched = stop.push(contents, &mut released);
+        if !released.is_empty() {
+            self.write_delta(index, step, &released, out);
+        }
+        self.stop = Some(stop);
+        self.released = released;
+        if matched {
+            self.close_step(out);
+            self.stopped = true;
+        }
+    }
+
+    /// Writes the text the stop matcher holds into the open step.
+    fn flush_held(&mut self, out: &mut Vec<u8>) {
+        let Some(open) = self.open else {
+            return;
+        };
+        let Some(stop) = self.stop.as_mut().filter(|stop| stop.holds()) else {
+            return;
+        };
+        let mut released = std::mem::take(&mut self.released);
+        released.clear();
+        stop.flush(&mut released);
+        if !released.is_empty() {
+            self.write_delta(open.index, open.kind, &released, out);
+        }
+        self.released = released;
     }
 
     /// Completes a part from its full text: sends whatever its deltas have not sent.
@@ -477,7 +586,7 @@ impl InteractionsEncoder {
         let key = self.key_for(key, step);
         let missing = string_contents(full).and_then(|full| self.sent_parts.complete(key, full));
         if let Some(contents) = missing {
-            self.step_delta(key.output_index_opt(), step, contents.as_bytes(), out);
+            self.part_delta(key, step, contents.as_bytes(), out);
         }
     }
 
@@ -500,6 +609,12 @@ impl InteractionsEncoder {
         out: &mut Vec<u8>,
     ) {
         let index = self.ensure_step(output_index, step, None, out);
+        self.write_delta(index, step, contents, out);
+    }
+
+    /// Writes a `step.delta` of step `index`.
+    #[inline]
+    fn write_delta(&mut self, index: u64, step: StepKind, contents: &[u8], out: &mut Vec<u8>) {
         if self.delta_head_of != Some((index, step)) {
             let head = &mut self.delta_head;
             head.clear();

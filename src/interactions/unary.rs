@@ -38,6 +38,11 @@
 //! | not a Responses object ([`Response::of_answer`], the same rule as Chat's) | 502 Google error body |
 //!
 //! Usage is reported in [`UnaryAnswer::usage`] in every case the upstream gave it (billing).
+//!
+//! Stop sequences ([`crate::stop`]) apply to a `completed`, `requires_action` or `incomplete`
+//! answer as in a stream: within each `model_output` step, the text ends before the first
+//! occurrence; the steps after it are left out, and the status is `completed`. Usage is the
+//! upstream's (it may count tokens past the stop).
 
 use crate::config::{Dialect, StreamOptions};
 use crate::error_body;
@@ -47,7 +52,8 @@ use crate::outcome::{
     failed_status, IncompleteReason, OutcomeKind, TerminalOutcome, UnaryAnswer, UpstreamError,
 };
 use crate::request::Rejection;
-use crate::responses::{json_string, Item, Part, Response, Usage};
+use crate::responses::{json_string, string_contents, Item, Part, Response, Usage};
+use crate::stop::{ContentsStopMatcher, StopSequences};
 use serde_json::value::RawValue;
 
 /// The message of a response stopped by a content filter (as the stream's `content_blocked`).
@@ -58,7 +64,7 @@ const MAX_UNIX_SECONDS: f64 = 253_402_300_799.0;
 
 /// Translates a unary Responses answer (the upstream's 2xx JSON body) into an Interaction, or a
 /// Google error body when the response failed, was blocked, or is not a Responses object.
-pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
+pub fn translate(body: &[u8], options: &StreamOptions, stop: &StopSequences) -> UnaryAnswer {
     let text = String::from_utf8_lossy(body);
     let Some(response) = Response::of_answer(&text) else {
         return error_answer(
@@ -70,7 +76,7 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
     };
     let usage = response.usage;
     let Some(outcome) = TerminalOutcome::of_response(&response) else {
-        return interaction_answer(&response, "in_progress", options, None);
+        return interaction_answer(&response, "in_progress", options, None, None);
     };
     let kind = Some(OutcomeKind::of(&outcome));
     match outcome {
@@ -80,20 +86,20 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
             } else {
                 "completed"
             };
-            interaction_answer(&response, status, options, kind)
+            interaction_answer(&response, status, options, kind, Some(stop))
         }
         TerminalOutcome::Incomplete {
             reason: IncompleteReason::ContentFilter,
             ..
         } => error_answer(400, CONTENT_BLOCKED, kind, usage),
         TerminalOutcome::Incomplete { .. } => {
-            interaction_answer(&response, "incomplete", options, kind)
+            interaction_answer(&response, "incomplete", options, kind, Some(stop))
         }
         TerminalOutcome::Failed { error, .. } => {
             error_answer(failed_status(&error), &failure_message(&error), kind, usage)
         }
         TerminalOutcome::Cancelled { .. } => {
-            interaction_answer(&response, "cancelled", options, kind)
+            interaction_answer(&response, "cancelled", options, kind, None)
         }
         TerminalOutcome::Truncated
         | TerminalOutcome::EventTooLarge { .. }
@@ -106,17 +112,23 @@ pub fn translate(body: &[u8], options: &StreamOptions) -> UnaryAnswer {
     }
 }
 
-/// A 200 answer holding the Interaction.
+/// A 200 answer holding the Interaction; `stop` the stop sequences that apply to it.
 fn interaction_answer(
     response: &Response,
     status: &str,
     options: &StreamOptions,
     outcome: Option<OutcomeKind>,
+    stop: Option<&StopSequences>,
 ) -> UnaryAnswer {
+    let (body, stopped) = interaction(response, status, options, stop);
     UnaryAnswer {
         status: 200,
-        body: interaction(response, status, options),
-        outcome,
+        body,
+        outcome: if stopped {
+            Some(OutcomeKind::Completed)
+        } else {
+            outcome
+        },
         usage: response.usage,
     }
 }
@@ -152,8 +164,16 @@ fn failure_message(error: &UpstreamError) -> String {
         .unwrap_or_else(|| "upstream response failed".to_owned())
 }
 
-/// Writes the Interaction object.
-fn interaction(response: &Response, status: &str, options: &StreamOptions) -> Vec<u8> {
+/// Writes the Interaction object; returns it, and whether a stop sequence ended it.
+fn interaction(
+    response: &Response,
+    status: &str,
+    options: &StreamOptions,
+    stop: Option<&StopSequences>,
+) -> (Vec<u8>, bool) {
+    let mut steps = Vec::new();
+    let stopped = push_steps(&mut steps, &response.output_items(), options, stop);
+    let status = if stopped { "completed" } else { status };
     let mut out = Vec::with_capacity(256 + response.output.map_or(0, |o| o.get().len()));
     let mut object = ObjectWriter::new(&mut out);
     object.raw("id", json_string(response.id).unwrap_or("\"resp_unknown\""));
@@ -174,12 +194,12 @@ fn interaction(response: &Response, status: &str, options: &StreamOptions) -> Ve
     if let Some(tier) = google_service_tier(response.service_tier) {
         object.str("service_tier", tier);
     }
-    push_steps(object.key("steps"), &response.output_items(), options);
+    object.key("steps").extend_from_slice(&steps);
     if let Some(usage) = &response.usage {
         push_usage(object.key("usage"), usage);
     }
     object.end();
-    out
+    (out, stopped)
 }
 
 /// A raw JSON number of seconds.
@@ -241,10 +261,26 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
-/// Writes the steps of the output items.
-fn push_steps(out: &mut Vec<u8>, items: &[Item], options: &StreamOptions) {
+/// Writes the steps of the output items; returns whether a stop sequence ended them.
+fn push_steps(
+    out: &mut Vec<u8>,
+    items: &[Item],
+    options: &StreamOptions,
+    stop: Option<&StopSequences>,
+) -> bool {
     let mut steps = ArrayWriter::new(out);
     for item in items {
+        let matcher = match item.kind() {
+            "message" => stop.and_then(|stop| ContentsStopMatcher::new(stop.clone())),
+            _ => None,
+        };
+        if let Some(matcher) = matcher {
+            if push_stopped_model_output(steps.item(), item, matcher) {
+                steps.end();
+                return true;
+            }
+            continue;
+        }
         let write: fn(&mut Vec<u8>, &Item) = match item.kind() {
             "message" => push_model_output,
             "reasoning" if options.emit_reasoning => push_thought,
@@ -254,6 +290,68 @@ fn push_steps(out: &mut Vec<u8>, items: &[Item], options: &StreamOptions) {
         write(steps.item(), item);
     }
     steps.end();
+    false
+}
+
+/// A `model_output` step whose text goes through a stop matcher; returns whether a sequence
+/// matched (the text then ends before it). Text the matcher releases late joins the text entry
+/// it follows.
+#[inline(never)]
+fn push_stopped_model_output(
+    out: &mut Vec<u8>,
+    item: &Item,
+    mut stop: ContentsStopMatcher,
+) -> bool {
+    let mut texts: Vec<Vec<u8>> = Vec::new();
+    let mut stopped = false;
+    for part in item.content_parts().iter() {
+        match part.kind.as_deref() {
+            Some("output_text") => {
+                let mut released = Vec::new();
+                stopped = stop.push(
+                    string_contents(part.text).unwrap_or("").as_bytes(),
+                    &mut released,
+                );
+                texts.push(released);
+                if stopped {
+                    break;
+                }
+            }
+            Some("refusal") => {
+                if let Some(last) = texts.last_mut() {
+                    stop.flush(last);
+                }
+                texts.push(
+                    string_contents(part.refusal)
+                        .unwrap_or("")
+                        .as_bytes()
+                        .to_vec(),
+                );
+            }
+            _ => {}
+        }
+    }
+    if let Some(last) = texts.last_mut().filter(|_| !stopped) {
+        stop.flush(last);
+    }
+    let mut step = ObjectWriter::new(out);
+    step.str("type", "model_output");
+    texts.retain(|text| !text.is_empty());
+    if !texts.is_empty() {
+        let mut list = ArrayWriter::new(step.key("content"));
+        for text in &texts {
+            let mut content = ObjectWriter::new(list.item());
+            content.str("type", "text");
+            let literal = content.key("text");
+            literal.push(b'"');
+            literal.extend_from_slice(text);
+            literal.push(b'"');
+            content.end();
+        }
+        list.end();
+    }
+    step.end();
+    stopped
 }
 
 /// Writes `[{"type":"text","text":…},…]` for the parts that carry text.

@@ -20,6 +20,23 @@ pub fn run(
     drive(transcoder, options, input, chunks).map(|(out, _)| out)
 }
 
+/// [`run`] honouring the stop sequences `stop`.
+pub fn run_with_stop(
+    dialect: Dialect,
+    options: StreamOptions,
+    stop: &[&str],
+    input: &[u8],
+    chunks: &[usize],
+) -> Result<Vec<u8>, String> {
+    let stop = responses_transcoder::stop::StopSequences::new(
+        stop.iter().map(|s| s.to_string()).collect(),
+    );
+    let transcoder = Transcoder::new(dialect, options)
+        .ok_or("dialect does not transcode")?
+        .with_stop_sequences(&stop);
+    drive(transcoder, options, input, chunks).map(|(out, _)| out)
+}
+
 /// [`run`] with a given transcoder; returns its output and its counters.
 fn drive(
     mut transcoder: Transcoder,

@@ -178,11 +178,11 @@ def test_failed_unary_answer_raises(client):
 
 def test_unsupported_field_is_refused_naming_it(client, upstream):
     with pytest.raises(openai.BadRequestError) as raised:
-        client.chat.completions.create(model="any", messages=MESSAGES, stop=["\n"],
-                                       extra_headers={**replay("text"), "x-test-marker": "stop"})
-    assert raised.value.param == "stop"
+        client.chat.completions.create(model="any", messages=MESSAGES, seed=7,
+                                       extra_headers={**replay("text"), "x-test-marker": "seed"})
+    assert raised.value.param == "seed"
     assert raised.value.code == "unsupported_parameter"
-    assert not forwarded(upstream, "stop"), "nothing may go upstream for a refused request"
+    assert not forwarded(upstream, "seed"), "nothing may go upstream for a refused request"
 
 
 def test_empty_messages_are_refused(client, upstream):

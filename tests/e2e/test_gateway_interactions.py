@@ -169,13 +169,13 @@ def test_failed_unary_answer_is_an_error(client):
 def test_unsupported_field_is_refused_naming_it(client, upstream):
     with pytest.raises(Exception) as raised:
         client.interactions.create(model="any", input="hi",
-                                   generation_config={"stop_sequences": ["\n"]},
-                                   extra_headers={**replay("text"), "x-test-marker": "stop-seq"})
+                                   generation_config={"seed": 7},
+                                   extra_headers={**replay("text"), "x-test-marker": "seed"})
     assert getattr(raised.value, "status_code", None) == 400
     error = raised.value.body["error"]
     assert error["status"] == "INVALID_ARGUMENT"
-    assert "generation_config.stop_sequences" in error["message"]
-    assert not forwarded(upstream, "stop-seq"), "nothing may go upstream for a refused request"
+    assert "generation_config.seed" in error["message"]
+    assert not forwarded(upstream, "seed"), "nothing may go upstream for a refused request"
 
 
 def test_malformed_json_is_refused(envoy, upstream):
