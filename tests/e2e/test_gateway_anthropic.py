@@ -237,3 +237,22 @@ def test_selected_by_header_on_another_path(envoy, upstream):
     assert status == 200
     assert Message.model_validate(json.loads(answer)).content[0].text == TEXT
     assert sent(upstream)["max_output_tokens"] == 64
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_stop_sequence_ends_the_answer(client, upstream, stream):
+    if stream:
+        with client.messages.stream(model="any", max_tokens=64, messages=MESSAGES,
+                                    stop_sequences=["brown", "zzz"],
+                                    extra_headers=replay("text")) as events:
+            assert "".join(events.text_stream) == "The quick "
+            message = events.get_final_message()
+    else:
+        message = client.messages.create(model="any", max_tokens=64, messages=MESSAGES,
+                                         stop_sequences=["brown", "zzz"],
+                                         extra_headers=replay("text"))
+    assert [b.text for b in message.content] == ["The quick "]
+    assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "brown")
+    assert message.usage.output_tokens == 10, "usage is the upstream's"
+    body = sent(upstream)
+    assert "stop_sequences" not in body and "stop" not in body
