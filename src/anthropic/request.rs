@@ -170,6 +170,7 @@ fn is_neutral(field: &str, raw: &RawValue) -> bool {
 
 /// Refuses an unsupported value (`field` as listed in [`UNSUPPORTED_FIELDS`], `param` its path),
 /// unless it is neutral or the configuration drops it.
+#[inline(never)]
 fn unsupported(
     options: &RequestOptions,
     field: &str,
@@ -183,31 +184,37 @@ fn unsupported(
 }
 
 /// The value of `key`, unless it is absent or `null`.
+#[inline(never)]
 fn present<'a>(fields: &Fields<'a>, key: &str) -> Option<&'a RawValue> {
     fields.get(key).filter(|raw| !is_null(raw))
 }
 
 /// The value of a required key.
+#[inline(never)]
 fn required<'a>(fields: &Fields<'a>, path: &Path, key: &str) -> Result<&'a RawValue, Refusal> {
     present(fields, key).ok_or_else(|| Rejection::missing(&path.key(key)))
 }
 
 /// A required string member, raw (quotes and escapes kept).
+#[inline(never)]
 fn required_raw<'a>(fields: &Fields<'a>, path: &Path, key: &str) -> Result<&'a str, Refusal> {
     raw_string(required(fields, path, key)?, &path.key(key))
 }
 
 /// A required string member, unescaped.
+#[inline(never)]
 fn required_text<'a>(fields: &Fields<'a>, path: &Path, key: &str) -> Result<Cow<'a, str>, Refusal> {
     string(required(fields, path, key)?, &path.key(key))
 }
 
 /// The object's required `type`, as a string.
+#[inline(never)]
 fn type_of<'a>(fields: &Fields<'a>, path: &Path) -> Result<Cow<'a, str>, Refusal> {
     required_text(fields, path, "type")
 }
 
 /// Refuses a `type` that is none of the expected ones.
+#[inline(never)]
 fn bad_type(path: &Path, expected: &str) -> Refusal {
     Rejection::invalid_value(&path.key("type"), &[expected])
 }
@@ -219,6 +226,7 @@ fn is_string(raw: &RawValue) -> bool {
 
 /// Checks a `cache_control` hint (`{"type":"ephemeral","ttl"}`), which is not sent: the Responses
 /// API caches prompt prefixes by itself.
+#[inline(never)]
 fn cache_control(fields: &Fields, path: &Path) -> Result<(), Refusal> {
     match present(fields, "cache_control") {
         Some(raw) => cache_hint(raw, &path.key("cache_control")),
@@ -227,6 +235,7 @@ fn cache_control(fields: &Fields, path: &Path) -> Result<(), Refusal> {
 }
 
 /// Checks one `cache_control` value at `path`.
+#[inline(never)]
 fn cache_hint(raw: &RawValue, path: &Path) -> Result<(), Refusal> {
     let hint = object(raw, path)?;
     only_keys(&hint, path, &["type", "ttl"])?;
@@ -479,6 +488,7 @@ fn system_item(raw: &RawValue) -> Result<Vec<u8>, Refusal> {
 
 /// A `text` block → `{"type":"input_text","text"}` (`citations` absent or empty: citations
 /// of input text have no Responses form).
+#[inline(never)]
 fn input_text(out: &mut Vec<u8>, fields: &Fields, path: &Path) -> Result<(), Refusal> {
     only_keys(
         fields,
@@ -896,6 +906,7 @@ impl Parts {
 }
 
 /// `{"type":"message","role":<role>,"content":<content>}`.
+#[inline(never)]
 fn message(out: &mut Vec<u8>, role: &str, content: &[u8]) {
     let mut item = ObjectWriter::new(out);
     item.str("type", "message");
