@@ -339,7 +339,7 @@ fn cancelled_is_cancelled() {
 }
 
 #[test]
-fn queued_and_in_progress_are_in_progress() {
+fn queued_and_in_progress_keep_their_status() {
     for status in ["queued", "in_progress"] {
         let mut body = response(status, json!([]));
         body["background"] = json!(true);
@@ -349,7 +349,7 @@ fn queued_and_in_progress_are_in_progress() {
         assert_eq!(answer.outcome, None);
         assert_eq!(
             value,
-            json!({"id": "resp_1", "status": "in_progress", "model": "gpt-x",
+            json!({"id": "resp_1", "status": status, "model": "gpt-x",
                 "created": "2023-11-14T22:13:20Z", "updated": "2023-11-14T22:13:20Z", "steps": []})
         );
     }

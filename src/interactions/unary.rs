@@ -34,7 +34,11 @@
 //! | `incomplete`, `content_filter` | 400 Google error body, "the response was blocked by a content filter" (the stream's `content_blocked` error) |
 //! | `failed` (or no status and an `error`) | Google error body `{"error":{"code","message","status"}}` with [`failed_status`] |
 //! | `cancelled` | 200, `cancelled` |
-//! | `queued`, `in_progress` | 200, `in_progress` (a background interaction still running) |
+//! | `queued` | 200, `queued` (a background interaction waiting to start; google-genai 3.x declares the status) |
+//! | `in_progress` | 200, `in_progress` (a background interaction still running) |
+//!
+//! Google's `budget_exceeded` has no Responses counterpart (a response cut by `max_output_tokens`
+//! is `incomplete`), so it is never sent.
 //! | not a Responses object ([`Response::of_answer`], the same rule as Chat's) | 502 Google error body |
 //!
 //! Usage is reported in [`UnaryAnswer::usage`] in every case the upstream gave it (billing).
@@ -76,7 +80,11 @@ pub fn translate(body: &[u8], options: &StreamOptions, stop: &StopSequences) -> 
     };
     let usage = response.usage;
     let Some(outcome) = TerminalOutcome::of_response(&response) else {
-        return interaction_answer(&response, "in_progress", options, None, None);
+        let status = match response.status.as_deref() {
+            Some("queued") => "queued",
+            _ => "in_progress",
+        };
+        return interaction_answer(&response, status, options, None, None);
     };
     let kind = Some(OutcomeKind::of(&outcome));
     match outcome {
