@@ -134,6 +134,10 @@ fn jobs(with_chunks: bool) -> Vec<Job<'static>> {
                 transcode(Dialect::Interactions, i, usize::MAX, o)
             }),
         ),
+        (
+            "anthropic",
+            Box::new(|i: &[u8], o: &mut Vec<u8>| transcode(Dialect::Anthropic, i, usize::MAX, o)),
+        ),
     ];
     let stop = StopSequences::new(STOP_SET.map(String::from).to_vec());
     let interactions_stop = stop.clone();
@@ -269,7 +273,7 @@ fn allocation_table(corpus: &[Vec<u8>]) {
         ("synthetic, after its first chunk", &synthetic[..], 1),
         ("corpus, whole streams", corpus, 0),
     ] {
-        for dialect in [Dialect::Chat, Dialect::Interactions] {
+        for dialect in [Dialect::Chat, Dialect::Interactions, Dialect::Anthropic] {
             let (counted, events) = allocations(dialect, inputs, skip);
             println!(
                 "| {name} | {dialect:?} | {counted} | {events} | {:.3} |",

@@ -10,7 +10,7 @@ import pytest
 from anthropic.types import Message, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
-from conftest import forwarded, post, sent
+from conftest import Envoy, forwarded, post, sent, wait_until
 
 TEXT = "The quick brown fox jumps over the lazy dog."
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -256,3 +256,25 @@ def test_stop_sequence_ends_the_answer(client, upstream, stream):
     assert message.usage.output_tokens == 10, "usage is the upstream's"
     body = sent(upstream)
     assert "stop_sequences" not in body and "stop" not in body
+
+
+def test_counters_and_access_log_name_the_dialect(upstream):
+    proxy = Envoy(upstream)
+    try:
+        client = anthropic.Anthropic(base_url=proxy.url, api_key="x", max_retries=0, timeout=20)
+        list(client.messages.create(model="any", max_tokens=64, messages=MESSAGES, stream=True,
+                                    extra_headers=replay("text")))
+        client.messages.create(model="any", max_tokens=64, messages=MESSAGES,
+                               extra_headers=replay("incomplete_length"))
+        expected = {"streams.anthropic": 1, "unary.anthropic": 1,
+                    "anthropic.outcome.completed": 1, "anthropic.outcome.incomplete": 1,
+                    "chat.outcome.completed": 0, "tokens.input": 21 + 15}
+        wait_until(lambda: {k: proxy.counter(k) for k in expected} == expected, 10,
+                   f"counters {expected}")
+        wait_until(lambda: len(proxy.access_log_lines()) == 2, 10, "two access-log lines")
+        lines = proxy.access_log_lines()
+        assert [(l["dialect"], l["outcome"], l["response_id"]) for l in lines] == [
+            ("anthropic", "completed", "resp_e2e_text"),
+            ("anthropic", "incomplete", "resp_e2e_incomplete_length")]
+    finally:
+        proxy.stop()
