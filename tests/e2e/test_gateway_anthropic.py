@@ -10,7 +10,7 @@ import pytest
 from anthropic.types import Message, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
-from conftest import Envoy, forwarded, post, sent, wait_until
+from conftest import Envoy, Upstream, forwarded, post, sent, stop, wait_until
 
 TEXT = "The quick brown fox jumps over the lazy dog."
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -276,5 +276,50 @@ def test_counters_and_access_log_name_the_dialect(upstream):
         assert [(l["dialect"], l["outcome"], l["response_id"]) for l in lines] == [
             ("anthropic", "completed", "resp_e2e_text"),
             ("anthropic", "incomplete", "resp_e2e_incomplete_length")]
+    finally:
+        proxy.stop()
+
+
+# --- The envelope, in Anthropic's shape ---------------------------------------------------------------
+
+def test_json_answer_to_a_stream_is_a_stream(client):
+    with client.messages.stream(model="any", max_tokens=64, messages=MESSAGES,
+                                extra_headers=replay("text", **{"x-replay-json": "1"})) as stream:
+        assert "".join(stream.text_stream) == TEXT
+        assert stream.get_final_message().stop_reason == "end_turn"
+
+
+def test_sse_answer_to_a_unary_call_is_the_message(client):
+    message = client.messages.create(model="any", max_tokens=64, messages=MESSAGES,
+                                     extra_headers=replay("text", **{"x-replay-sse": "1"}))
+    assert message.content[0].text == TEXT and message.usage.output_tokens == 10
+
+
+def test_html_answer_is_a_502_in_anthropics_shape(client):
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        client.messages.create(model="any", max_tokens=64, messages=MESSAGES,
+                               extra_headers=replay("text", **{"x-replay-content-type": "text/html"}))
+    assert raised.value.status_code == 502
+    assert raised.value.body["error"]["type"] == "api_error"
+
+
+def test_keepalives_pass_the_sdk(client):
+    with client.messages.stream(model="any", max_tokens=64, messages=MESSAGES,
+                                extra_headers=replay("keepalive")) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason in ("end_turn", "max_tokens")
+
+
+def test_upstream_down_is_an_overloaded_503():
+    dead = Upstream()
+    stop(dead.proc)  # its port now refuses connections
+    proxy = Envoy(dead)
+    try:
+        client = anthropic.Anthropic(base_url=proxy.url, api_key="x", max_retries=0, timeout=20)
+        with pytest.raises(anthropic.APIStatusError) as raised:
+            client.messages.create(model="any", max_tokens=64, messages=MESSAGES)
+        assert raised.value.status_code == 503
+        assert raised.value.body["type"] == "error"
+        assert raised.value.body["error"]["type"] == "overloaded_error"
     finally:
         proxy.stop()
