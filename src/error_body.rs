@@ -70,15 +70,7 @@ pub fn rewrite(dialect: Dialect, status: u16, body: &[u8]) -> Option<Vec<u8>> {
             push_raw(&mut out, error.and_then(|e| raw(e.param)).unwrap_or("null"));
             out.extend_from_slice(b"}}");
         }
-        Dialect::Interactions => {
-            out.extend_from_slice(b"{\"error\":{\"code\":");
-            push_u64(&mut out, u64::from(status));
-            out.extend_from_slice(b",\"message\":");
-            push_raw(&mut out, message);
-            out.extend_from_slice(b",\"status\":\"");
-            out.extend_from_slice(google_status(status).as_bytes());
-            out.extend_from_slice(b"\"}}");
-        }
+        Dialect::Interactions => google_error(&mut out, status, message),
         Dialect::Anthropic => anthropic_error(&mut out, anthropic_type(status), message),
     }
     Some(out)
@@ -104,20 +96,8 @@ pub fn rejection(dialect: Dialect, rejection: &Rejection) -> Vec<u8> {
             push_str(&mut out, rejection.code);
             out.extend_from_slice(b"}}");
         }
-        Dialect::Interactions => {
-            out.extend_from_slice(b"{\"error\":{\"code\":");
-            push_u64(&mut out, u64::from(rejection.status));
-            out.extend_from_slice(b",\"message\":");
-            push_str(&mut out, &rejection.message);
-            out.extend_from_slice(b",\"status\":\"");
-            out.extend_from_slice(google_status(rejection.status).as_bytes());
-            out.extend_from_slice(b"\"}}");
-        }
-        Dialect::Anthropic => {
-            let mut message = Vec::with_capacity(rejection.message.len() + 2);
-            push_str(&mut message, &rejection.message);
-            let message = std::str::from_utf8(&message).unwrap_or("\"invalid request\"");
-            anthropic_error(&mut out, anthropic_type(rejection.status), message);
+        Dialect::Interactions | Dialect::Anthropic => {
+            out = status_error(dialect, rejection.status, &rejection.message);
         }
     }
     out
@@ -138,23 +118,39 @@ pub fn gateway(dialect: Dialect, status: u16, code: &str, message: &str) -> Vec<
             push_str(&mut out, code);
             out.extend_from_slice(b",\"param\":null}}");
         }
-        Dialect::Interactions => {
-            out.extend_from_slice(b"{\"error\":{\"code\":");
-            push_u64(&mut out, u64::from(status));
-            out.extend_from_slice(b",\"message\":");
-            push_str(&mut out, message);
-            out.extend_from_slice(b",\"status\":\"");
-            out.extend_from_slice(google_status(status).as_bytes());
-            out.extend_from_slice(b"\"}}");
-        }
-        Dialect::Anthropic => {
-            let mut quoted = Vec::with_capacity(message.len() + 2);
-            push_str(&mut quoted, message);
-            let quoted = std::str::from_utf8(&quoted).unwrap_or("\"gateway error\"");
-            anthropic_error(&mut out, anthropic_type(status), quoted);
+        Dialect::Interactions | Dialect::Anthropic => {
+            out = status_error(dialect, status, message);
         }
     }
     out
+}
+
+/// The error body of `status` with the plain-text `message` in the dialects whose error shape
+/// carries only those: Google's for Interactions, Anthropic's (the type by the status) otherwise.
+fn status_error(dialect: Dialect, status: u16, message: &str) -> Vec<u8> {
+    let mut literal = Vec::with_capacity(message.len() + 2);
+    push_str(&mut literal, message);
+    let literal = std::str::from_utf8(&literal).unwrap_or("\"error\"");
+    let mut out = Vec::with_capacity(literal.len() + 96);
+    match dialect {
+        Dialect::Interactions => google_error(&mut out, status, literal),
+        Dialect::Chat | Dialect::Passthrough | Dialect::Anthropic => {
+            anthropic_error(&mut out, anthropic_type(status), literal)
+        }
+    }
+    out
+}
+
+/// Appends Google's error body `{"error":{"code":<status>,"message":<message>,"status":<name>}}`;
+/// `message` is a JSON string literal.
+fn google_error(out: &mut Vec<u8>, status: u16, message: &str) {
+    out.extend_from_slice(b"{\"error\":{\"code\":");
+    push_u64(out, u64::from(status));
+    out.extend_from_slice(b",\"message\":");
+    push_raw(out, message);
+    out.extend_from_slice(b",\"status\":\"");
+    out.extend_from_slice(google_status(status).as_bytes());
+    out.extend_from_slice(b"\"}}");
 }
 
 /// Appends Anthropic's error body `{"type":"error","error":{"type":<kind>,"message":<message>}}`;
