@@ -3,7 +3,7 @@
 1. **CPU per MB**: the replay upstream sends a large stream as fast as it can (64 KiB chunks); the
    Envoy process's CPU seconds (all its threads, from /proc schedstat in nanoseconds) per upstream
    MB, for (a) no filter, (b) a trivial rewrite filter (bench/copy-filter: reads each chunk and
-   writes it back), (c) this filter passing through, (d) Chat, (e) Interactions. Ratios are
+   writes it back), (c) this filter passing through, (d) Chat, (e) Interactions, (f) Anthropic. Ratios are
    against (a) and (b).
 2. **Added latency per event**: the upstream writes an event every 5 ms (20 ms at 100 streams) and records when
    (`x-replay-id`); the client records when the matching output arrives (both on this machine's
@@ -41,6 +41,7 @@ from synthetic import synthetic_50k  # noqa: E402
 TICKS = os.sysconf("SC_CLK_TCK")
 COPY_WASM = REPO / "bench" / "copy-filter" / "target" / "wasm32-wasip1" / "release" / "copy_filter.wasm"
 ROUTES = {"passthrough": "/v1/responses", "chat": "/v1/chat/completions",
+          "anthropic": "/v1/messages",
           "interactions": "/v1beta/interactions"}
 
 
@@ -96,6 +97,7 @@ def cpu_configurations(extra_wasm: list) -> list:
         ("filter, passthrough", True, WASM, ROUTES["passthrough"]),
         ("filter, chat", True, WASM, ROUTES["chat"]),
         ("filter, interactions", True, WASM, ROUTES["interactions"]),
+        ("filter, anthropic", True, WASM, ROUTES["anthropic"]),
     ]
     for label, path in extra_wasm:
         configurations += [(f"filter ({label}), chat", True, path, ROUTES["chat"]),
@@ -111,7 +113,10 @@ def cpu_per_mb(upstream: Upstream, body_bytes: int, rounds: int, configurations:
         envoy = Envoy(upstream, with_filter=with_filter, wasm=wasm)
         try:
             headers = {"x-replay-file": "bench_synthetic_50k", "x-replay-chunk": "65536"}
-            asyncio.run(request(envoy.port, route, headers))  # warm-up
+            received = asyncio.run(request(envoy.port, route, headers))  # warm-up
+            # A refused or failed request would measure nothing: the answer must be the stream.
+            if received < body_bytes // 2:
+                raise SystemExit(f"{name}: {received} bytes came back for {body_bytes} sent")
             before = cpu_seconds(envoy.proc.pid)
             for _ in range(rounds):
                 asyncio.run(request(envoy.port, route, headers))

@@ -237,6 +237,8 @@ class Envoy:
 CHAT_BODY = {"model": "any", "messages": [{"role": "user", "content": "hi"}], "stream": True,
              "stream_options": {"include_usage": True}}
 INTERACTIONS_BODY = {"model": "any", "input": "hi", "stream": True}
+ANTHROPIC_BODY = {"model": "any", "max_tokens": 1024, "stream": True,
+                  "messages": [{"role": "user", "content": "hi"}]}
 RESPONSES_BODY = {"model": "any", "input": "hi", "stream": True}
 
 
@@ -248,6 +250,8 @@ def default_body(path: str) -> dict:
         return CHAT_BODY
     if route.endswith("/interactions"):
         return INTERACTIONS_BODY
+    if route == "/v1/messages":
+        return ANTHROPIC_BODY
     return RESPONSES_BODY
 
 
