@@ -5,7 +5,7 @@
 //! worker's [`Worker::expire`] on a timer tick), host calls out through [`Host`], which
 //! `filter.rs` implements with proxy-wasm and the tests with a simulated Envoy.
 //!
-//! What each envelope case gets (README, "The HTTP envelope"):
+//! What each envelope case gets (docs/envelope.md):
 //!
 //! | case | what the client gets |
 //! |---|---|
