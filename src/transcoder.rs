@@ -314,9 +314,11 @@ impl Stream {
 
     /// Passes an upstream keepalive on as an SSE comment, which every dialect's client ignores,
     /// so that idle timers between the client and Envoy see traffic while the model is quiet.
+    /// After the terminal nothing is read, keepalives included (counted or not, the result must
+    /// not depend on where the input was cut).
     fn keepalive(&mut self, out: &mut Vec<u8>) {
-        self.stats.keepalives += 1;
         if !self.finished {
+            self.stats.keepalives += 1;
             out.extend_from_slice(KEEPALIVE);
         }
     }
@@ -344,5 +346,37 @@ impl Stream {
         });
         self.stats.usage = outcome.response().and_then(|r| r.usage);
         self.encoder.terminal(&self.info, outcome, event_id, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A found-by-fuzzing case: a comment after the terminal was counted when it came in the
+    /// terminal's chunk and not when it came later.
+    #[test]
+    fn keepalives_after_the_terminal_are_not_read_whatever_the_chunking() {
+        let input = concat!(
+            ": before\n\n",
+            "data: {\"type\":\"response.completed\",\"response\":{\"id\":\"r\",\"status\":\"completed\",\"output\":[]}}\n\n",
+            ": after\n\n",
+        )
+        .as_bytes();
+        let run = |piece: usize| {
+            let mut transcoder = Transcoder::new(Dialect::Chat, StreamOptions::default()).unwrap();
+            let mut out = Vec::new();
+            for chunk in input.chunks(piece) {
+                transcoder.feed(chunk, &mut out);
+            }
+            transcoder.finish(&mut out);
+            (out, transcoder.stats())
+        };
+        let whole = run(input.len());
+        assert_eq!(whole.1.keepalives, 1);
+        assert!(whole.0.starts_with(KEEPALIVE));
+        for piece in 1..input.len() {
+            assert_eq!(run(piece), whole, "piece size {piece}");
+        }
     }
 }
