@@ -319,6 +319,23 @@ pub fn is_null(raw: &RawValue) -> bool {
     raw.get() == "null"
 }
 
+/// The value of `key`, unless it is absent or `null`.
+#[inline(never)]
+pub fn present<'a>(fields: &Fields<'a>, key: &str) -> Option<&'a RawValue> {
+    fields.get(key).filter(|raw| !is_null(raw))
+}
+
+/// Refuses a `type` that is none of the expected ones.
+#[inline(never)]
+pub fn bad_type(path: &Path, expected: &str) -> Refusal {
+    Rejection::invalid_value(&path.key("type"), &[expected])
+}
+
+/// Whether a raw value is a JSON string.
+pub fn is_string(raw: &RawValue) -> bool {
+    raw.get().starts_with('"')
+}
+
 /// Refuses the first key of `fields` that is not in `allowed`.
 #[inline(never)]
 pub fn only_keys(fields: &Fields, path: &Path, allowed: &[&str]) -> Result<(), Refusal> {

@@ -61,8 +61,9 @@
 use super::stream::SIGNATURE_PREFIX;
 use crate::json::{push_raw, push_str, ArrayWriter, Fields, ObjectWriter};
 use crate::request::{
-    array, body_fields, boolean, decimal, is_null, number_up_to, object, only_keys, raw_string,
-    stop_sequences, string, unsigned, Path, Refusal, Rejection, RequestOptions, Translated,
+    array, bad_type, body_fields, boolean, decimal, is_null, is_string, number_up_to, object,
+    only_keys, present, raw_string, stop_sequences, string, unsigned, Path, Refusal, Rejection,
+    RequestOptions, Translated,
 };
 use crate::stop::StopSequences;
 use serde_json::value::RawValue;
@@ -183,12 +184,6 @@ fn unsupported(
     Err(Rejection::unsupported(param, unsupported_reason(field)))
 }
 
-/// The value of `key`, unless it is absent or `null`.
-#[inline(never)]
-fn present<'a>(fields: &Fields<'a>, key: &str) -> Option<&'a RawValue> {
-    fields.get(key).filter(|raw| !is_null(raw))
-}
-
 /// The value of a required key.
 #[inline(never)]
 fn required<'a>(fields: &Fields<'a>, path: &Path, key: &str) -> Result<&'a RawValue, Refusal> {
@@ -211,17 +206,6 @@ fn required_text<'a>(fields: &Fields<'a>, path: &Path, key: &str) -> Result<Cow<
 #[inline(never)]
 fn type_of<'a>(fields: &Fields<'a>, path: &Path) -> Result<Cow<'a, str>, Refusal> {
     required_text(fields, path, "type")
-}
-
-/// Refuses a `type` that is none of the expected ones.
-#[inline(never)]
-fn bad_type(path: &Path, expected: &str) -> Refusal {
-    Rejection::invalid_value(&path.key("type"), &[expected])
-}
-
-/// Whether a raw value is a JSON string.
-fn is_string(raw: &RawValue) -> bool {
-    raw.get().starts_with('"')
 }
 
 /// Checks a `cache_control` hint (`{"type":"ephemeral","ttl"}`), which is not sent: the Responses
